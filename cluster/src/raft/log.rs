@@ -1,0 +1,131 @@
+//! Durable Raft state of every local replica, in one `raft-engine`.
+//!
+//! Per shard (raft-engine's "region" id = shard id):
+//! - entries, appended by index (an append below the last index truncates
+//!   the tail, as Raft requires);
+//! - `hs`: the `HardState` (term, vote, commit);
+//! - `cs`: the `ConfState` (voters, learners);
+//! - `compacted`: index and term of the last entry discarded by log
+//!   compaction (16 bytes, big-endian), so the log can be reopened with
+//!   raft-rs knowing the term before its first entry.
+//!
+//! All shards share the engine's write-ahead files: one `write(sync)` makes
+//! every shard's appends of a Ready cycle durable with one fsync.
+
+use std::io;
+use std::path::Path;
+
+use raft::eraftpb::{ConfState, Entry, HardState};
+use raft_engine::{Config, Engine, LogBatch, MessageExt, ReadableSize};
+
+const HARD_STATE: &[u8] = b"hs";
+const CONF_STATE: &[u8] = b"cs";
+const COMPACTED: &[u8] = b"compacted";
+
+#[derive(Clone)]
+pub(crate) struct EntryExt;
+
+impl MessageExt for EntryExt {
+    type Entry = Entry;
+
+    fn index(e: &Entry) -> u64 {
+        e.index
+    }
+}
+
+/// What was persisted for one shard, as read at startup.
+#[derive(Debug, Default)]
+pub(crate) struct PersistedShard {
+    pub hard_state: HardState,
+    pub conf_state: Option<ConfState>,
+    /// `(index, term)` of the last discarded entry; `(0, 0)` if none.
+    pub compacted: (u64, u64),
+    pub entries: Vec<Entry>,
+}
+
+pub(crate) struct RaftLog {
+    engine: Engine,
+}
+
+fn to_io(e: raft_engine::Error) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+impl RaftLog {
+    pub fn open(dir: &Path) -> io::Result<RaftLog> {
+        std::fs::create_dir_all(dir)?;
+        let cfg = Config {
+            dir: dir.to_string_lossy().into_owned(),
+            target_file_size: ReadableSize::mb(64),
+            purge_threshold: ReadableSize::gb(1),
+            // Entries are small commands; compressing them costs latency.
+            batch_compression_threshold: ReadableSize::kb(64),
+            ..Config::default()
+        };
+        let engine = Engine::open(cfg).map_err(to_io)?;
+        Ok(RaftLog { engine })
+    }
+
+    /// Shards with any persisted state.
+    pub fn shards(&self) -> Vec<u64> {
+        self.engine.raft_groups()
+    }
+
+    pub fn load(&self, shard: u64) -> io::Result<PersistedShard> {
+        let hard_state = self
+            .engine
+            .get_message::<HardState>(shard, HARD_STATE)
+            .map_err(to_io)?
+            .unwrap_or_default();
+        let conf_state = self.engine.get_message::<ConfState>(shard, CONF_STATE).map_err(to_io)?;
+        let compacted = match self.engine.get(shard, COMPACTED) {
+            Some(v) if v.len() == 16 => {
+                let (a, b) = v.split_at(8);
+                (
+                    u64::from_be_bytes(a.try_into().unwrap_or_default()),
+                    u64::from_be_bytes(b.try_into().unwrap_or_default()),
+                )
+            }
+            _ => (0, 0),
+        };
+        let mut entries = Vec::new();
+        if let (Some(first), Some(last)) = (self.engine.first_index(shard), self.engine.last_index(shard)) {
+            self.engine
+                .fetch_entries_to::<EntryExt>(shard, first, last + 1, None, &mut entries)
+                .map_err(to_io)?;
+        }
+        Ok(PersistedShard { hard_state, conf_state, compacted, entries })
+    }
+
+    pub fn add_entries(&self, batch: &mut LogBatch, shard: u64, entries: &[Entry]) -> io::Result<()> {
+        batch.add_entries::<EntryExt>(shard, entries).map_err(to_io)
+    }
+
+    pub fn put_hard_state(&self, batch: &mut LogBatch, shard: u64, hs: &HardState) -> io::Result<()> {
+        batch.put_message(shard, HARD_STATE.to_vec(), hs).map_err(to_io)
+    }
+
+    pub fn put_conf_state(&self, batch: &mut LogBatch, shard: u64, cs: &ConfState) -> io::Result<()> {
+        batch.put_message(shard, CONF_STATE.to_vec(), cs).map_err(to_io)
+    }
+
+    /// Writes a batch; with `sync`, returns only once it is on disk.
+    pub fn write(&self, batch: &mut LogBatch, sync: bool) -> io::Result<usize> {
+        self.engine.write(batch, sync).map_err(to_io)
+    }
+
+    /// Discards entries before `index`; `(index - 1, term)` is recorded as
+    /// the compaction point.
+    pub fn compact(&self, shard: u64, index: u64, prev_term: u64) -> io::Result<()> {
+        let mut batch = LogBatch::default();
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(&(index - 1).to_be_bytes());
+        v.extend_from_slice(&prev_term.to_be_bytes());
+        batch.put(shard, COMPACTED.to_vec(), v);
+        self.write(&mut batch, true)?;
+        self.engine.compact_to(shard, index);
+        // Reclaim files whose every entry has been compacted away.
+        let _ = self.engine.purge_expired_files();
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! # The multi-raft store
+//!
+//! Every node hosts replicas of several shards. One thread, the *store
+//! loop* ([`RaftStore`]), owns all of them: it receives proposals and ticks,
+//! drives each replica's raft-rs `RawNode`, persists the Raft logs and hard
+//! states of all replicas that have something to persist in **one**
+//! `raft-engine` write with **one** fsync, applies committed entries to the
+//! [`StateMachine`], and answers proposers.
+//!
+//! The Ready order, implemented once in [`store::RaftStore::on_ready`]:
+//! 1. send the Ready's messages (a leader's appends go out before its own
+//!    fsync, so followers persist in parallel);
+//! 2. apply a received snapshot;
+//! 3. apply committed entries (already durable on a quorum);
+//! 4. append new entries and the hard state to the log batch;
+//! 5. write the batch for *all* shards with one fsync (group commit);
+//! 6. send the persisted messages (votes and append responses, which must
+//!    not leave before the state they promise is durable);
+//! 7. advance, then apply what the light ready committed.
+//!
+//! Proposals are tracked by the `(index, term)` raft-rs gave them. An entry
+//! applied at that index with another term means the proposal was lost to
+//! a leader change: the proposer gets [`ProposeError::Dropped`] and may
+//! retry; it never gets a success for a write that did not happen.
+//!
+//! ## CAVEATS
+//! - No cluster transport yet: messages to other peers are dropped (one
+//!   voter per shard).
+//! - Raft entries are also kept in raft-rs's `MemStorage` between
+//!   compactions, so memory grows with the uncompacted log
+//!   (bounded by [`RaftConfig::compact_log_entries`]).
+
+mod log;
+mod store;
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+pub use store::{RaftRouter, RaftStore};
+
+/// A shard (one Raft group) id. Shard 0 is reserved for cluster metadata.
+pub type ShardId = u64;
+
+/// The state machine a shard's committed entries are applied to.
+pub trait StateMachine: Send + 'static {
+    /// What a proposer gets back once its entry is applied.
+    type Response: Send + 'static;
+
+    /// The last index applied to `shard`, as durably stored with the data.
+    /// 0 for a shard never applied to.
+    fn applied_index(&self, shard: ShardId) -> u64;
+
+    /// Applies committed entries of `shard`, in order, and records the
+    /// index of the last one in the same atomic write as their effects.
+    ///
+    /// `entries` are `(index, data)`; `data` is empty for Raft's own no-op
+    /// entries, which change nothing but the applied index. Returns one
+    /// response per entry. Must be deterministic: every replica applying
+    /// the same entries to the same state reaches the same state. An I/O
+    /// failure here is not deterministic and must panic (the node crashes
+    /// and replays from its applied index) rather than diverge.
+    fn apply(&mut self, shard: ShardId, entries: &[(u64, &[u8])]) -> Vec<Self::Response>;
+
+    /// Makes everything applied so far durable, so the Raft log before the
+    /// applied index may be discarded.
+    fn sync(&mut self) -> std::io::Result<()>;
+}
+
+/// Why a proposal was not applied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProposeError {
+    /// This node does not lead the shard; `leader` is the Raft id of the
+    /// leader if known.
+    #[error("not the leader of shard {shard}")]
+    NotLeader { shard: ShardId, leader: Option<u64> },
+    /// The entry was superseded by a leader change; it was not applied.
+    #[error("proposal dropped by a leader change")]
+    Dropped,
+    /// No such shard on this node.
+    #[error("shard {0} is not hosted here")]
+    UnknownShard(ShardId),
+    /// The store is shutting down or its thread has died.
+    #[error("raft store stopped")]
+    Stopped,
+}
+
+impl ProposeError {
+    /// Whether retrying the same proposal later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, ProposeError::UnknownShard(_))
+    }
+}
+
+/// The role a replica plays in its group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ShardRole {
+    Leader,
+    #[default]
+    Follower,
+    Candidate,
+}
+
+/// What the rest of the node may read about a local replica, without
+/// asking the store loop. Updated by the loop after every Ready.
+#[derive(Clone, Debug, Default)]
+pub struct ShardInfo {
+    pub shard: ShardId,
+    pub role: ShardRole,
+    pub term: u64,
+    pub leader: Option<u64>,
+    pub commit_index: u64,
+    pub applied_index: u64,
+    pub first_log_index: u64,
+    pub last_log_index: u64,
+}
+
+/// Shared, read-mostly view of a replica's state.
+pub type SharedShardInfo = Arc<RwLock<ShardInfo>>;
+
+/// Tunables of the store loop.
+#[derive(Clone, Debug)]
+pub struct RaftConfig {
+    /// This node's Raft id (non-zero).
+    pub node_id: u64,
+    /// Milliseconds per Raft tick.
+    pub tick_ms: u64,
+    /// Election timeout, in ticks.
+    pub election_ticks: usize,
+    /// Heartbeat interval, in ticks.
+    pub heartbeat_ticks: usize,
+    /// Compact a shard's log once this many applied entries precede it.
+    pub compact_log_entries: u64,
+    /// Most proposals taken from the queue per Ready cycle.
+    pub max_batch: usize,
+    /// fsync the Raft log on every Ready cycle. Turning this off loses
+    /// acknowledged writes on power loss; tests of the checker use it.
+    pub sync_log: bool,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            node_id: 1,
+            tick_ms: 100,
+            election_ticks: 10,
+            heartbeat_ticks: 2,
+            compact_log_entries: 20_000,
+            max_batch: 4096,
+            sync_log: true,
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! # Storage engines
+//!
+//! One engine instance per node holds every shard's data and the state
+//! machine's bookkeeping (applied indexes), behind the narrow [`Engine`]
+//! trait. Keys are ordered bytewise; the keyspace layer (`crate::keyspace`)
+//! puts the slot first in every data key so one slot is one contiguous
+//! range.
+//!
+//! Engines: [`fjall`](fjall_engine) (an LSM-tree: SSTables, bloom filters,
+//! leveled compaction), [`sled`](sled_engine) (the card's engine), and
+//! [`memory`] (tests). `--engine` picks one; see
+//! `docs/architecture/storage.md` for the benchmark that chose the default.
+//!
+//! ## The durability contract
+//! - [`Engine::write`] applies a batch **atomically** and makes it visible
+//!   to every later read at once. It does not have to be durable.
+//! - [`Engine::sync`] returns once every batch written before it is durable.
+//! - After a crash the engine recovers to a **prefix** of the batches
+//!   written: every batch is wholly present or wholly absent, and if a batch
+//!   is present so is every batch written before it. The Raft write path
+//!   relies on this: the applied index is written in the same batch as the
+//!   data it produced, so recovery replays the log from exactly the point
+//!   the data reached.
+//! - Any I/O error is reported, never swallowed; the apply path treats it as
+//!   fatal for the node.
+//!
+//! ## CAVEATS
+//! - [`Engine::snapshot`] of sled materializes the range in memory (sled has
+//!   no point-in-time iterators).
+
+pub mod fjall_engine;
+pub mod memory;
+pub mod sled_engine;
+
+#[cfg(test)]
+mod suite;
+
+use std::io;
+use std::ops::Bound;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// A key/value pair read from an engine.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
+/// An iterator over pairs in key order.
+pub type KvIter<'a> = Box<dyn Iterator<Item = io::Result<KvPair>> + Send + 'a>;
+
+/// A key range, as `RangeBounds` over owned keys.
+pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// One change in a [`WriteBatch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchOp {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// Changes applied atomically by [`Engine::write`], in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    pub ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    pub fn new() -> WriteBatch {
+        WriteBatch::default()
+    }
+
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(BatchOp::Put(key.into(), value.into()));
+    }
+
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>) {
+        self.ops.push(BatchOp::Delete(key.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+/// An ordered key/value store with atomic batches. See the module docs for
+/// the durability contract.
+pub trait Engine: Send + Sync + 'static {
+    /// The engine's name as `--engine` spells it.
+    fn name(&self) -> &'static str;
+
+    fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>>;
+
+    /// Pairs in `range`, ascending by key. The iterator sees a consistent
+    /// view or the latest writes; callers needing a point-in-time view use
+    /// [`Engine::snapshot`].
+    fn scan(&self, range: KeyRange) -> KvIter<'_>;
+
+    /// Pairs in `range`, descending by key.
+    fn scan_rev(&self, range: KeyRange) -> KvIter<'_>;
+
+    /// Applies `batch` atomically.
+    fn write(&self, batch: WriteBatch) -> io::Result<()>;
+
+    /// Makes every write so far durable.
+    fn sync(&self) -> io::Result<()>;
+
+    /// A point-in-time iterator over `range`, unaffected by later writes
+    /// (for Raft snapshots and digests).
+    fn snapshot(&self, range: KeyRange) -> io::Result<KvIter<'static>>;
+
+    /// Approximate bytes on disk (INFO persistence, metrics).
+    fn disk_size(&self) -> u64 {
+        0
+    }
+}
+
+/// The engines `--engine` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineKind {
+    Fjall,
+    Sled,
+    Memory,
+}
+
+impl EngineKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Fjall => "fjall",
+            EngineKind::Sled => "sled",
+            EngineKind::Memory => "memory",
+        }
+    }
+}
+
+impl FromStr for EngineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "fjall" => Ok(EngineKind::Fjall),
+            "sled" => Ok(EngineKind::Sled),
+            "memory" => Ok(EngineKind::Memory),
+            _ => Err(format!("unknown engine '{s}' (fjall, sled, memory)")),
+        }
+    }
+}
+
+/// Opens the engine of `kind` under `dir` (the memory engine ignores it).
+pub fn open(kind: EngineKind, dir: &Path) -> io::Result<Arc<dyn Engine>> {
+    Ok(match kind {
+        EngineKind::Fjall => Arc::new(fjall_engine::FjallEngine::open(dir)?),
+        EngineKind::Sled => Arc::new(sled_engine::SledEngine::open(dir)?),
+        EngineKind::Memory => Arc::new(memory::MemoryEngine::new()),
+    })
+}
