@@ -67,6 +67,7 @@ impl RaftLog {
     }
 
     /// Shards with any persisted state.
+    #[allow(dead_code)] // used once shards are discovered from disk
     pub fn shards(&self) -> Vec<u64> {
         self.engine.raft_groups()
     }
@@ -121,7 +122,7 @@ impl RaftLog {
         let mut v = Vec::with_capacity(16);
         v.extend_from_slice(&(index - 1).to_be_bytes());
         v.extend_from_slice(&prev_term.to_be_bytes());
-        batch.put(shard, COMPACTED.to_vec(), v);
+        batch.put(shard, COMPACTED.to_vec(), v).map_err(to_io)?;
         self.write(&mut batch, true)?;
         self.engine.compact_to(shard, index);
         // Reclaim files whose every entry has been compacted away.

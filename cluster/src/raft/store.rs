@@ -189,7 +189,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             core.append(&persisted.entries).map_err(io::Error::other)?;
             let mut hs = persisted.hard_state;
             let applied = sm.applied_index(shard);
-            let last = core.last_index().map_err(io::Error::other)?;
+            let last = persisted.entries.last().map_or(index, |e| e.index);
             // Applied entries were committed, even if the commit index
             // written with the hard state lags behind.
             hs.commit = hs.commit.max(applied).min(last.max(index));
