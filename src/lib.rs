@@ -1,2 +1,38 @@
 //! # redraft: a Redis-compatible, sharded, Raft-replicated key-value node
+//!
+//! A request travels through one module per stage:
+//!
+//! - [`server`]: accepts client connections.
+//! - [`connection`]: reads bytes, parses requests (`redraft_resp`), keeps
+//!   pipelined replies in order, writes replies.
+//! - [`dispatch`]: looks the command up in the table, checks arity, auth and
+//!   CROSSSLOT, routes it, runs reads and proposes writes.
+//! - [`cmd`]: the command table and one file per command family.
+//! - [`proposal`]: what a Raft entry carries (commands + time + seed).
+//! - [`apply`]: the state machine: applies committed proposals to the
+//!   engine in one batch with the applied index.
+//! - [`keyspace`]: Redis types over the ordered key/value engine.
+//! - [`engine`]: the storage engines (fjall, sled, memory).
+//! - [`node`]: what a node owns: engine, Raft store, clients, slot map.
+//!
+//! ## Invariants
+//! - A write is acknowledged only after its Raft entry is durable on a
+//!   quorum and applied; a write that cannot be persisted is never
+//!   acknowledged (the node aborts instead).
+//! - Replies leave a connection in the order requests arrived.
+//!
+//! ## CAVEATS
+//! - One voter per shard until replication lands.
+
+pub mod apply;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
 pub mod engine;
+pub mod keyspace;
+pub mod node;
+pub mod proposal;
+pub mod server;
+pub mod session;

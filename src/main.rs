@@ -1,1 +1,61 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use redraft::config::Config;
+use redraft::node::Node;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("redraft: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("redraft: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> std::io::Result<()> {
+    let addr = std::net::SocketAddr::new(config.bind, config.port);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    if let Some(addr) = config.metrics_addr {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| std::io::Error::other(format!("metrics endpoint {addr}: {e}")))?;
+    }
+    let node = Node::open(config)?;
+    tracing::info!(node_id = %node.node_id, %addr, engine = node.engine.name(), "redraft ready to accept connections");
+    tokio::select! {
+        r = redraft::server::run(node.clone(), listener) => r?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        _ = sigterm() => tracing::info!("SIGTERM: shutting down"),
+    }
+    node.shutdown();
+    Ok(())
+}
+
+async fn sigterm() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}

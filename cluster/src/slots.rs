@@ -34,7 +34,10 @@ pub struct SlotRange {
 }
 
 impl SlotRange {
-    pub const ALL: SlotRange = SlotRange { start: 0, end: SLOT_COUNT - 1 };
+    pub const ALL: SlotRange = SlotRange {
+        start: 0,
+        end: SLOT_COUNT - 1,
+    };
 
     pub fn new(start: Slot, end: Slot) -> SlotRange {
         debug_assert!(start <= end && end < SLOT_COUNT);

@@ -114,13 +114,34 @@ impl Reply {
 
     fn encode3(&self, out: &mut BytesMut) {
         match self {
-            Reply::Status(s) => leaf3(out, &Frame3::SimpleString { data: s, attributes: None }),
+            Reply::Status(s) => leaf3(
+                out,
+                &Frame3::SimpleString {
+                    data: s,
+                    attributes: None,
+                },
+            ),
             Reply::Error(e) => leaf3(
                 out,
-                &Frame3::SimpleError { data: &sanitize_error(e), attributes: None },
+                &Frame3::SimpleError {
+                    data: &sanitize_error(e),
+                    attributes: None,
+                },
             ),
-            Reply::Integer(i) => leaf3(out, &Frame3::Number { data: *i, attributes: None }),
-            Reply::Bulk(b) => leaf3(out, &Frame3::BlobString { data: b, attributes: None }),
+            Reply::Integer(i) => leaf3(
+                out,
+                &Frame3::Number {
+                    data: *i,
+                    attributes: None,
+                },
+            ),
+            Reply::Bulk(b) => leaf3(
+                out,
+                &Frame3::BlobString {
+                    data: b,
+                    attributes: None,
+                },
+            ),
             Reply::Verbatim(format, b) => {
                 // `=<len>\r\ntxt:<data>\r\n`
                 header(out, b'=', b.len() + 4);
@@ -209,7 +230,11 @@ pub fn format_double(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     const PRECISION: i32 = 17;
     // `{:.16e}` gives the 17 significant digits %.17g rounds to.
@@ -265,12 +290,21 @@ mod tests {
             (Reply::bulk("z"), Reply::Integer(1)),
             (Reply::bulk("a"), Reply::Integer(2)),
         ]);
-        assert_eq!(enc(&map, Protocol::Resp3), b"%2\r\n$1\r\nz\r\n:1\r\n$1\r\na\r\n:2\r\n");
-        assert_eq!(enc(&Reply::Double(0.1), Protocol::Resp3), b",0.10000000000000001\r\n");
+        assert_eq!(
+            enc(&map, Protocol::Resp3),
+            b"%2\r\n$1\r\nz\r\n:1\r\n$1\r\na\r\n:2\r\n"
+        );
+        assert_eq!(
+            enc(&Reply::Double(0.1), Protocol::Resp3),
+            b",0.10000000000000001\r\n"
+        );
         assert_eq!(enc(&Reply::Bool(false), Protocol::Resp3), b"#f\r\n");
         assert_eq!(enc(&Reply::Set(vec![]), Protocol::Resp3), b"~0\r\n");
         assert_eq!(
-            enc(&Reply::Verbatim("txt", Bytes::from_static(b"hi")), Protocol::Resp3),
+            enc(
+                &Reply::Verbatim("txt", Bytes::from_static(b"hi")),
+                Protocol::Resp3
+            ),
             b"=6\r\ntxt:hi\r\n"
         );
     }

@@ -52,7 +52,10 @@ impl ProtocolError {
 /// bytes are needed (nothing is consumed); or a [`ProtocolError`]. Empty
 /// requests (a blank inline line, `*0`, `*-1`) are consumed and skipped, as
 /// Redis does, so the caller sees only non-empty requests.
-pub fn parse_request(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Request>, ProtocolError> {
+pub fn parse_request(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<Request>, ProtocolError> {
     loop {
         if buf.is_empty() {
             return Ok(None);
@@ -312,13 +315,20 @@ mod tests {
 
     #[test]
     fn multibulk_and_pipelining() {
-        let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$1"[..]);
+        let mut buf =
+            BytesMut::from(&b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$1"[..]);
         let l = Limits::default();
-        assert_eq!(parse_request(&mut buf, &l).unwrap().unwrap().args, vec![Bytes::from("PING")]);
+        assert_eq!(
+            parse_request(&mut buf, &l).unwrap().unwrap().args,
+            vec![Bytes::from("PING")]
+        );
         assert_eq!(parse_request(&mut buf, &l).unwrap().unwrap().args.len(), 2);
         assert_eq!(parse_request(&mut buf, &l).unwrap(), None);
         buf.extend_from_slice(b"\r\nx\r\n");
-        assert_eq!(parse_request(&mut buf, &l).unwrap().unwrap().args, vec![Bytes::from("x")]);
+        assert_eq!(
+            parse_request(&mut buf, &l).unwrap().unwrap().args,
+            vec![Bytes::from("x")]
+        );
         assert!(buf.is_empty());
     }
 
@@ -330,18 +340,36 @@ mod tests {
             vec![b"set".to_vec(), b"a b".to_vec(), b"cA\n".to_vec()]
         );
         assert_eq!(parse(b"\r\n").unwrap(), None);
-        assert_eq!(err(b"set \"a\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(err(b"set \"a\"b\r\n"), "Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            err(b"set \"a\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            err(b"set \"a\"b\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
     }
 
     #[test]
     fn redis_protocol_errors() {
         assert_eq!(err(b"*x\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(err(b"*3000000000\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(err(b"*1\r\n+OK\r\n"), "Protocol error: expected '$', got '+'");
+        assert_eq!(
+            err(b"*3000000000\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\n+OK\r\n"),
+            "Protocol error: expected '$', got '+'"
+        );
         assert_eq!(err(b"*1\r\n$-5\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(err(b"*1\r\n$abc\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(err(b"*1\r\n$600000000\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(
+            err(b"*1\r\n$abc\r\n"),
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            err(b"*1\r\n$600000000\r\n"),
+            "Protocol error: invalid bulk length"
+        );
         let long = vec![b'a'; INLINE_MAX_SIZE + 10];
         assert_eq!(err(&long), "Protocol error: too big inline request");
         let mut mb = b"*".to_vec();
@@ -357,7 +385,10 @@ mod tests {
 
     #[test]
     fn empty_multibulk_is_skipped() {
-        assert_eq!(parse(b"*0\r\n*-1\r\n*1\r\n$1\r\na\r\n").unwrap().unwrap(), vec![b"a".to_vec()]);
+        assert_eq!(
+            parse(b"*0\r\n*-1\r\n*1\r\n$1\r\na\r\n").unwrap().unwrap(),
+            vec![b"a".to_vec()]
+        );
     }
 
     #[test]

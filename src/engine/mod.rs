@@ -24,16 +24,22 @@
 //! - Any I/O error is reported, never swallowed; the apply path treats it as
 //!   fatal for the node.
 //!
+//! ## Keys and values
+//! Keys must be 1 to [`MAX_KEY_LEN`] bytes and values at most
+//! [`MAX_VALUE_LEN`] bytes (fjall's limits; fjall panics beyond them, so
+//! every engine rejects such a batch as a whole with
+//! [`io::ErrorKind::InvalidInput`] before applying any of it). The keyspace
+//! layer prefixes every key, so no real key is empty. Reads and range bounds
+//! accept any key.
+//!
 //! ## CAVEATS
 //! - [`Engine::snapshot`] of sled materializes the range in memory (sled has
 //!   no point-in-time iterators).
 
+pub mod bench;
 pub mod fjall_engine;
 pub mod memory;
 pub mod sled_engine;
-
-#[cfg(test)]
-mod suite;
 
 use std::io;
 use std::ops::Bound;
@@ -114,6 +120,53 @@ pub trait Engine: Send + Sync + 'static {
     /// Approximate bytes on disk (INFO persistence, metrics).
     fn disk_size(&self) -> u64 {
         0
+    }
+}
+
+/// The longest key an engine accepts (fjall stores key lengths in 16 bits).
+pub const MAX_KEY_LEN: usize = u16::MAX as usize;
+
+/// The longest value an engine accepts (fjall stores value lengths in 32
+/// bits).
+pub const MAX_VALUE_LEN: u64 = u32::MAX as u64;
+
+/// Checks every key and value of `batch` against the limits in the module
+/// docs, so that an engine can refuse the whole batch before applying any
+/// of it.
+pub(crate) fn validate_batch(batch: &WriteBatch) -> io::Result<()> {
+    for op in &batch.ops {
+        let (key, value) = match op {
+            BatchOp::Put(key, value) => (key, Some(value)),
+            BatchOp::Delete(key) => (key, None),
+        };
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("key length {} is outside 1..={MAX_KEY_LEN}", key.len()),
+            ));
+        }
+        if let Some(value) = value {
+            if value.len() as u64 > MAX_VALUE_LEN {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("value length {} exceeds {MAX_VALUE_LEN}", value.len()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether no key can lie in `range` because its start is past its end
+/// (or equal to it with an exclusive side). Engines answer such ranges with
+/// an empty iterator instead of handing them to a backend that may panic on
+/// them (`BTreeMap::range` does).
+pub(crate) fn range_is_inverted(range: &KeyRange) -> bool {
+    match range {
+        (Bound::Included(start), Bound::Included(end)) => start > end,
+        (Bound::Included(start) | Bound::Excluded(start), Bound::Excluded(end))
+        | (Bound::Excluded(start), Bound::Included(end)) => start >= end,
+        (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
     }
 }
 

@@ -78,7 +78,10 @@ impl RaftLog {
             .get_message::<HardState>(shard, HARD_STATE)
             .map_err(to_io)?
             .unwrap_or_default();
-        let conf_state = self.engine.get_message::<ConfState>(shard, CONF_STATE).map_err(to_io)?;
+        let conf_state = self
+            .engine
+            .get_message::<ConfState>(shard, CONF_STATE)
+            .map_err(to_io)?;
         let compacted = match self.engine.get(shard, COMPACTED) {
             Some(v) if v.len() == 16 => {
                 let (a, b) = v.split_at(8);
@@ -90,24 +93,51 @@ impl RaftLog {
             _ => (0, 0),
         };
         let mut entries = Vec::new();
-        if let (Some(first), Some(last)) = (self.engine.first_index(shard), self.engine.last_index(shard)) {
+        if let (Some(first), Some(last)) = (
+            self.engine.first_index(shard),
+            self.engine.last_index(shard),
+        ) {
             self.engine
                 .fetch_entries_to::<EntryExt>(shard, first, last + 1, None, &mut entries)
                 .map_err(to_io)?;
         }
-        Ok(PersistedShard { hard_state, conf_state, compacted, entries })
+        Ok(PersistedShard {
+            hard_state,
+            conf_state,
+            compacted,
+            entries,
+        })
     }
 
-    pub fn add_entries(&self, batch: &mut LogBatch, shard: u64, entries: &[Entry]) -> io::Result<()> {
+    pub fn add_entries(
+        &self,
+        batch: &mut LogBatch,
+        shard: u64,
+        entries: &[Entry],
+    ) -> io::Result<()> {
         batch.add_entries::<EntryExt>(shard, entries).map_err(to_io)
     }
 
-    pub fn put_hard_state(&self, batch: &mut LogBatch, shard: u64, hs: &HardState) -> io::Result<()> {
-        batch.put_message(shard, HARD_STATE.to_vec(), hs).map_err(to_io)
+    pub fn put_hard_state(
+        &self,
+        batch: &mut LogBatch,
+        shard: u64,
+        hs: &HardState,
+    ) -> io::Result<()> {
+        batch
+            .put_message(shard, HARD_STATE.to_vec(), hs)
+            .map_err(to_io)
     }
 
-    pub fn put_conf_state(&self, batch: &mut LogBatch, shard: u64, cs: &ConfState) -> io::Result<()> {
-        batch.put_message(shard, CONF_STATE.to_vec(), cs).map_err(to_io)
+    pub fn put_conf_state(
+        &self,
+        batch: &mut LogBatch,
+        shard: u64,
+        cs: &ConfState,
+    ) -> io::Result<()> {
+        batch
+            .put_message(shard, CONF_STATE.to_vec(), cs)
+            .map_err(to_io)
     }
 
     /// Writes a batch; with `sync`, returns only once it is on disk.

@@ -16,12 +16,18 @@ use raft_engine::LogBatch;
 use tokio::sync::oneshot;
 
 use super::log::RaftLog;
-use super::{ProposeError, RaftConfig, ShardId, ShardInfo, ShardRole, SharedShardInfo, StateMachine};
+use super::{
+    ProposeError, RaftConfig, ShardId, ShardInfo, ShardRole, SharedShardInfo, StateMachine,
+};
 
 type Callback<R> = oneshot::Sender<Result<R, ProposeError>>;
 
 enum Msg<R> {
-    Propose { shard: ShardId, data: Vec<u8>, cb: Callback<R> },
+    Propose {
+        shard: ShardId,
+        data: Vec<u8>,
+        cb: Callback<R>,
+    },
     Stop,
 }
 
@@ -33,14 +39,21 @@ pub struct RaftRouter<R> {
 
 impl<R> Clone for RaftRouter<R> {
     fn clone(&self) -> Self {
-        RaftRouter { tx: self.tx.clone(), infos: self.infos.clone() }
+        RaftRouter {
+            tx: self.tx.clone(),
+            infos: self.infos.clone(),
+        }
     }
 }
 
 impl<R: Send + 'static> RaftRouter<R> {
     /// Proposes `data` to `shard`; the receiver resolves once the entry is
     /// applied (with the state machine's response) or known lost.
-    pub fn propose(&self, shard: ShardId, data: Vec<u8>) -> oneshot::Receiver<Result<R, ProposeError>> {
+    pub fn propose(
+        &self,
+        shard: ShardId,
+        data: Vec<u8>,
+    ) -> oneshot::Receiver<Result<R, ProposeError>> {
         let (cb, rx) = oneshot::channel();
         if let Err(e) = self.tx.send(Msg::Propose { shard, data, cb }) {
             if let Msg::Propose { cb, .. } = e.into_inner() {
@@ -52,7 +65,9 @@ impl<R: Send + 'static> RaftRouter<R> {
 
     /// Proposes and waits for the outcome.
     pub async fn propose_wait(&self, shard: ShardId, data: Vec<u8>) -> Result<R, ProposeError> {
-        self.propose(shard, data).await.unwrap_or(Err(ProposeError::Stopped))
+        self.propose(shard, data)
+            .await
+            .unwrap_or(Err(ProposeError::Stopped))
     }
 
     /// The last published state of a local replica.
@@ -62,7 +77,9 @@ impl<R: Send + 'static> RaftRouter<R> {
 
     /// Whether this node currently leads `shard`.
     pub fn is_leader(&self, shard: ShardId) -> bool {
-        self.infos.get(&shard).is_some_and(|i| i.read().role == ShardRole::Leader)
+        self.infos
+            .get(&shard)
+            .is_some_and(|i| i.read().role == ShardRole::Leader)
     }
 
     /// The published state of every local replica, by shard id.
@@ -139,7 +156,13 @@ impl<SM: StateMachine> RaftStore<SM> {
             peers.push(peer);
         }
         let (tx, rx) = crossbeam_channel::unbounded();
-        let mut store = RaftStore { cfg, log, sm, peers, rx };
+        let mut store = RaftStore {
+            cfg,
+            log,
+            sm,
+            peers,
+            rx,
+        };
         // A single-voter shard need not wait an election timeout.
         for peer in &mut store.peers {
             let voters = peer.node.raft.prs().conf().voters().ids().len();
@@ -150,7 +173,13 @@ impl<SM: StateMachine> RaftStore<SM> {
         let handle = std::thread::Builder::new()
             .name("raft-store".into())
             .spawn(move || store.run())?;
-        Ok((RaftRouter { tx, infos: Arc::new(infos) }, handle))
+        Ok((
+            RaftRouter {
+                tx,
+                infos: Arc::new(infos),
+            },
+            handle,
+        ))
     }
 
     fn open_peer(
@@ -167,7 +196,10 @@ impl<SM: StateMachine> RaftStore<SM> {
             None => {
                 // A new shard: this node is its only voter. Persist that
                 // before anything else happens.
-                let cs = ConfState { voters: vec![cfg.node_id], ..Default::default() };
+                let cs = ConfState {
+                    voters: vec![cfg.node_id],
+                    ..Default::default()
+                };
                 let mut batch = LogBatch::default();
                 log.put_conf_state(&mut batch, shard, &cs)?;
                 log.write(&mut batch, true)?;
@@ -209,8 +241,17 @@ impl<SM: StateMachine> RaftStore<SM> {
             ..Default::default()
         };
         let node = RawNode::new(&raft_cfg, storage, logger).map_err(io::Error::other)?;
-        let info = Arc::new(RwLock::new(ShardInfo { shard, ..Default::default() }));
-        let mut peer = Peer { shard, node, pending: VecDeque::new(), info, hard_state_dirty: false };
+        let info = Arc::new(RwLock::new(ShardInfo {
+            shard,
+            ..Default::default()
+        }));
+        let mut peer = Peer {
+            shard,
+            node,
+            pending: VecDeque::new(),
+            info,
+            hard_state_dirty: false,
+        };
         publish(&mut peer, applied);
         Ok(peer)
     }
@@ -339,7 +380,8 @@ impl<SM: StateMachine> RaftStore<SM> {
             if let Err(e) = self.log.write(&mut batch, self.cfg.sync_log) {
                 fatal("write raft log", e);
             }
-            metrics::histogram!("redraft_raft_log_write_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("redraft_raft_log_write_seconds")
+                .record(started.elapsed().as_secs_f64());
             metrics::counter!("redraft_raft_log_writes_total").increment(1);
         }
         for (i, mut ready) in readies {
@@ -349,7 +391,11 @@ impl<SM: StateMachine> RaftStore<SM> {
             let peer = &mut self.peers[i];
             let mut light = peer.node.advance(ready);
             if let Some(commit) = light.commit_index() {
-                peer.node.mut_store().wl().mut_hard_state().set_commit(commit);
+                peer.node
+                    .mut_store()
+                    .wl()
+                    .mut_hard_state()
+                    .set_commit(commit);
                 peer.hard_state_dirty = true;
             }
             send_messages(light.take_messages());
@@ -379,7 +425,11 @@ impl<SM: StateMachine> RaftStore<SM> {
         let data: Vec<(u64, &[u8])> = entries
             .iter()
             .map(|e| {
-                let d: &[u8] = if e.get_entry_type() == EntryType::EntryNormal { &e.data } else { &[] };
+                let d: &[u8] = if e.get_entry_type() == EntryType::EntryNormal {
+                    &e.data
+                } else {
+                    &[]
+                };
                 (e.index, d)
             })
             .collect();
@@ -393,7 +443,11 @@ impl<SM: StateMachine> RaftStore<SM> {
             }
             if peer.pending.front().is_some_and(|p| p.index == entry.index) {
                 if let Some(p) = peer.pending.pop_front() {
-                    let outcome = if p.term == entry.term { Ok(response) } else { Err(ProposeError::Dropped) };
+                    let outcome = if p.term == entry.term {
+                        Ok(response)
+                    } else {
+                        Err(ProposeError::Dropped)
+                    };
                     let _ = p.cb.send(outcome);
                 }
             }

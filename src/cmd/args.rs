@@ -1,0 +1,96 @@
+//! Argument parsing shared by every command, with Redis's error texts.
+
+use bytes::Bytes;
+use redraft_resp::Reply;
+
+use super::error::{err_not_float, err_not_integer, err_syntax};
+
+/// Parses an integer argument the way Redis's `string2ll` does.
+pub fn parse_i64(arg: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.len() > 20 || s.starts_with('+') || (s.len() > 1 && s.starts_with('0')) {
+        return None;
+    }
+    if s.starts_with("-0") {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// An integer argument, or `ERR value is not an integer or out of range`.
+pub fn int(arg: &[u8]) -> Result<i64, Reply> {
+    parse_i64(arg).ok_or_else(err_not_integer)
+}
+
+/// A float argument as Redis's `strtold`-based parsing accepts it
+/// (`inf`, `-inf`, `+1.5`, `1e3`; not `nan`, not with spaces), or
+/// `ERR value is not a valid float`.
+pub fn float(arg: &[u8]) -> Result<f64, Reply> {
+    parse_f64(arg).ok_or_else(err_not_float)
+}
+
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let v = match lower.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" => {
+            if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            }
+        }
+        _ => s.parse::<f64>().ok()?,
+    };
+    (!v.is_nan()).then_some(v)
+}
+
+/// A cursor over a command's arguments for commands with options.
+pub struct ArgCursor<'a> {
+    args: &'a [Bytes],
+    pos: usize,
+}
+
+impl<'a> ArgCursor<'a> {
+    /// Starts at `args[start]`.
+    pub fn new(args: &'a [Bytes], start: usize) -> ArgCursor<'a> {
+        ArgCursor { args, pos: start }
+    }
+
+    /// The next argument, if any.
+    pub fn next(&mut self) -> Option<&'a Bytes> {
+        let a = self.args.get(self.pos)?;
+        self.pos += 1;
+        Some(a)
+    }
+
+    /// The next argument, required (else a syntax error).
+    pub fn value(&mut self) -> Result<&'a Bytes, Reply> {
+        self.next().ok_or_else(err_syntax)
+    }
+
+    pub fn peek(&self) -> Option<&'a Bytes> {
+        self.args.get(self.pos)
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.args.len().saturating_sub(self.pos)
+    }
+
+    /// Fails with a syntax error if arguments are left.
+    pub fn finish(&self) -> Result<(), Reply> {
+        if self.remaining() == 0 {
+            Ok(())
+        } else {
+            Err(err_syntax())
+        }
+    }
+}
+
+/// Whether `arg` equals `word`, ignoring ASCII case.
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}

@@ -1,0 +1,5 @@
+//! Cluster commands: CLUSTER …, READONLY, READWRITE, ASKING.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];

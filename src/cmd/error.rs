@@ -1,0 +1,75 @@
+//! Errors become RESP replies here, and only here.
+
+use redraft_resp::Reply;
+
+use crate::keyspace::KsError;
+
+pub fn err_syntax() -> Reply {
+    Reply::error("ERR syntax error")
+}
+
+pub fn err_not_integer() -> Reply {
+    Reply::error("ERR value is not an integer or out of range")
+}
+
+pub fn err_not_float() -> Reply {
+    Reply::error("ERR value is not a valid float")
+}
+
+pub fn err_wrong_type() -> Reply {
+    Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value")
+}
+
+pub fn err_wrong_args(name: &str) -> Reply {
+    Reply::error(format!(
+        "ERR wrong number of arguments for '{name}' command"
+    ))
+}
+
+/// Redis's reply to an unknown command, quoting up to 128 bytes of each
+/// of the first arguments.
+pub fn err_unknown_command(args: &[bytes::Bytes]) -> Reply {
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let mut msg = format!("ERR unknown command '{name}', with args beginning with: ");
+    for a in args.iter().skip(1) {
+        if msg.len() >= 128 {
+            break;
+        }
+        let a = String::from_utf8_lossy(&a[..a.len().min(128 - msg.len().min(128))]).into_owned();
+        msg.push_str(&format!("'{a}' "));
+    }
+    Reply::error(msg)
+}
+
+pub fn err_unknown_subcommand(container: &str, sub: &[u8]) -> Reply {
+    Reply::error(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        String::from_utf8_lossy(sub),
+        container.to_ascii_uppercase()
+    ))
+}
+
+pub fn err_crossslot() -> Reply {
+    Reply::error("CROSSSLOT Keys in request don't hash to the same slot")
+}
+
+impl From<KsError> for Reply {
+    fn from(e: KsError) -> Reply {
+        match e {
+            KsError::WrongType => err_wrong_type(),
+            KsError::Command(text) => Reply::Error(text),
+            KsError::Io(e) => {
+                tracing::error!("storage error: {e}");
+                Reply::error(format!("ERR storage error: {e}"))
+            }
+        }
+    }
+}
+
+/// Turns a keyspace result into a reply.
+pub fn reply<T>(r: Result<T, KsError>, ok: impl FnOnce(T) -> Reply) -> Reply {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => e.into(),
+    }
+}

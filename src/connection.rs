@@ -1,0 +1,108 @@
+//! One client connection: read, parse, dispatch, reply, in order.
+//!
+//! Pipelining: every complete request in the read buffer is handled before
+//! the replies are flushed in one write. Consecutive writes are proposed
+//! without waiting for each other (they commit together), but any other
+//! command first waits for the writes before it, so a pipeline reads its
+//! own writes and replies keep the order of requests.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use redraft_resp::{parse_request, Limits, Reply};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::dispatch::{dispatch, Outcome, PendingWrite};
+use crate::node::{Node, Stats};
+use crate::session::Session;
+
+/// Replies not yet written, in request order.
+enum Slot {
+    Ready(Reply),
+    Waiting(PendingWrite),
+}
+
+pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
+    let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    let handle = node.clients.register(addr, laddr);
+    let mut session = Session::new(handle.clone(), node.config.requirepass.is_none());
+    let limits = Limits {
+        max_bulk_len: node.config.proto_max_bulk_len,
+        ..Limits::default()
+    };
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut queue: VecDeque<Slot> = VecDeque::new();
+
+    'conn: loop {
+        let n = tokio::select! {
+            r = stream.read_buf(&mut inbuf) => match r {
+                Ok(0) | Err(_) => break 'conn,
+                Ok(n) => n,
+            },
+            _ = handle.killed() => break 'conn,
+        };
+        Stats::incr(&node.stats.net_input_bytes, n as u64);
+        loop {
+            match parse_request(&mut inbuf, &limits) {
+                Ok(Some(req)) => {
+                    Stats::incr(&node.stats.commands_processed, 1);
+                    handle.last_active_ms.store(
+                        handle.created.elapsed().as_millis() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    let is_write = crate::cmd::lookup(&req.args[0]).is_some_and(|c| c.is_write());
+                    if !is_write {
+                        drain(&node, &mut queue, &session, &mut out).await;
+                    }
+                    match dispatch(&mut session, &node, req.args) {
+                        Outcome::Reply(r) => queue.push_back(Slot::Ready(r)),
+                        Outcome::Pending(p) => queue.push_back(Slot::Waiting(p)),
+                    }
+                    if session.close_after_reply {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    drain(&node, &mut queue, &session, &mut out).await;
+                    Reply::error(format!("ERR {e}")).encode(session.protocol, &mut out);
+                    session.close_after_reply = true;
+                    break;
+                }
+            }
+        }
+        drain(&node, &mut queue, &session, &mut out).await;
+        if !out.is_empty() {
+            Stats::incr(&node.stats.net_output_bytes, out.len() as u64);
+            if stream.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+        }
+        if session.close_after_reply {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+    node.clients.unregister(handle.id);
+}
+
+/// Resolves queued replies in order, encoding them into `out`.
+async fn drain(node: &Node, queue: &mut VecDeque<Slot>, session: &Session, out: &mut BytesMut) {
+    while let Some(slot) = queue.pop_front() {
+        let reply = match slot {
+            Slot::Ready(r) => r,
+            Slot::Waiting(p) => p.wait(node).await,
+        };
+        if reply.is_error() {
+            Stats::incr(&node.stats.error_replies, 1);
+        }
+        reply.encode(session.protocol, out);
+    }
+}

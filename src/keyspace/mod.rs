@@ -1,0 +1,260 @@
+//! # The keyspace: Redis types over an ordered key/value engine
+//!
+//! Typed operations (get a string, set an expiry, delete a key, …) over any
+//! [`KvRead`] view. Commands are thin adapters over these functions; nothing
+//! here knows RESP.
+//!
+//! ## Byte layout (kvrocks-style; these numbers never change)
+//!
+//! ```text
+//! metadata key   [slot: u16 BE][0x00][user key]
+//! metadata value [type: u8][expire_at_ms: u64 BE, 0 = none][version: u64 BE][payload]
+//!                  string:      payload = the value
+//!                  collections: payload = [size: u64 BE] (elements live in subkeys)
+//! subkey         [slot: u16 BE][0x01][user key len: u32 BE][user key][version: u64 BE][sub…]
+//! system key     [0xFF][name…]           (outside the slot space: slots are < 0x4000)
+//! ```
+//!
+//! Type tags: string = 1, hash = 2, list = 3, set = 4, zset = 5.
+//!
+//! Every data key starts with its slot, so one slot is one contiguous range
+//! (`COUNTKEYSINSLOT`, `GETKEYSINSLOT`, migration and snapshots are range
+//! scans). A collection's subkeys carry the version of the metadata record
+//! that created them: deleting or overwriting the key writes a new metadata
+//! record (or none) and the old subkeys become unreachable at once, so DEL of
+//! a large collection is O(1); stale subkeys are swept later.
+//!
+//! Expiry: a metadata record whose `expire_at_ms` is at or before "now" is
+//! treated as absent. "Now" is the wall clock for reads and the proposal's
+//! timestamp during Raft apply, so every replica decides the same way.
+
+pub mod overlay;
+
+use std::io;
+use std::ops::Bound;
+
+use redraft_cluster::{key_slot, Slot};
+
+use crate::engine::{Engine, KeyRange, KvIter};
+pub use overlay::Overlay;
+
+/// Namespace byte after the slot: metadata records.
+pub const NS_META: u8 = 0x00;
+/// Namespace byte after the slot: collection subkeys.
+pub const NS_SUB: u8 = 0x01;
+/// First byte of system keys (applied indexes, node identity).
+pub const SYSTEM_PREFIX: u8 = 0xFF;
+
+/// The type of a user key, with its stored tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum KeyType {
+    String = 1,
+    Hash = 2,
+    List = 3,
+    Set = 4,
+    ZSet = 5,
+}
+
+impl KeyType {
+    pub fn from_tag(tag: u8) -> Option<KeyType> {
+        Some(match tag {
+            1 => KeyType::String,
+            2 => KeyType::Hash,
+            3 => KeyType::List,
+            4 => KeyType::Set,
+            5 => KeyType::ZSet,
+            _ => return None,
+        })
+    }
+
+    /// The name TYPE replies with.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyType::String => "string",
+            KeyType::Hash => "hash",
+            KeyType::List => "list",
+            KeyType::Set => "set",
+            KeyType::ZSet => "zset",
+        }
+    }
+}
+
+/// A decoded metadata record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub ty: KeyType,
+    /// Absolute expiry in Unix milliseconds; 0 when the key is persistent.
+    pub expire_at_ms: u64,
+    pub version: u64,
+    /// The string value, or the encoded size of a collection.
+    pub payload: Vec<u8>,
+}
+
+const META_HEADER: usize = 1 + 8 + 8;
+
+impl Meta {
+    pub fn string(value: Vec<u8>, expire_at_ms: u64) -> Meta {
+        Meta {
+            ty: KeyType::String,
+            expire_at_ms,
+            version: 0,
+            payload: value,
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(META_HEADER + self.payload.len());
+        v.push(self.ty as u8);
+        v.extend_from_slice(&self.expire_at_ms.to_be_bytes());
+        v.extend_from_slice(&self.version.to_be_bytes());
+        v.extend_from_slice(&self.payload);
+        v
+    }
+
+    pub fn decode(raw: &[u8]) -> io::Result<Meta> {
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "corrupt metadata record");
+        if raw.len() < META_HEADER {
+            return Err(bad());
+        }
+        let ty = KeyType::from_tag(raw[0]).ok_or_else(bad)?;
+        let expire_at_ms = u64::from_be_bytes(raw[1..9].try_into().map_err(|_| bad())?);
+        let version = u64::from_be_bytes(raw[9..17].try_into().map_err(|_| bad())?);
+        Ok(Meta {
+            ty,
+            expire_at_ms,
+            version,
+            payload: raw[META_HEADER..].to_vec(),
+        })
+    }
+
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at_ms != 0 && self.expire_at_ms <= now_ms
+    }
+}
+
+/// The metadata key of `key`.
+pub fn meta_key(key: &[u8]) -> Vec<u8> {
+    meta_key_in(key_slot(key), key)
+}
+
+pub fn meta_key_in(slot: Slot, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3 + key.len());
+    k.extend_from_slice(&slot.to_be_bytes());
+    k.push(NS_META);
+    k.extend_from_slice(key);
+    k
+}
+
+/// The user key of a metadata key, if it is one.
+pub fn user_key_of(meta_key: &[u8]) -> Option<&[u8]> {
+    (meta_key.len() >= 3 && meta_key[0] < SYSTEM_PREFIX && meta_key[2] == NS_META)
+        .then(|| &meta_key[3..])
+}
+
+/// The range holding every metadata record of `slot`.
+pub fn slot_meta_range(slot: Slot) -> KeyRange {
+    let mut start = slot.to_be_bytes().to_vec();
+    start.push(NS_META);
+    let mut end = slot.to_be_bytes().to_vec();
+    end.push(NS_META + 1);
+    (Bound::Included(start), Bound::Excluded(end))
+}
+
+/// The range holding every key (metadata and subkeys) of `slot`.
+pub fn slot_range(slot: Slot) -> KeyRange {
+    let start = slot.to_be_bytes().to_vec();
+    let end = (u32::from(slot) + 1) as u16;
+    (
+        Bound::Included(start),
+        Bound::Excluded(end.to_be_bytes().to_vec()),
+    )
+}
+
+/// The range holding all user data (every slot), excluding system keys.
+pub fn all_data_range() -> KeyRange {
+    (Bound::Unbounded, Bound::Excluded(vec![SYSTEM_PREFIX]))
+}
+
+/// A system key: `[0xFF][name]`.
+pub fn system_key(name: &[u8]) -> Vec<u8> {
+    let mut k = vec![SYSTEM_PREFIX];
+    k.extend_from_slice(name);
+    k
+}
+
+/// Read access to keys: an engine, or an engine with pending writes on top.
+pub trait KvRead {
+    fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>>;
+    fn scan(&self, range: KeyRange) -> KvIter<'_>;
+    fn scan_rev(&self, range: KeyRange) -> KvIter<'_>;
+}
+
+impl KvRead for dyn Engine {
+    fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        Engine::get(self, key)
+    }
+    fn scan(&self, range: KeyRange) -> KvIter<'_> {
+        Engine::scan(self, range)
+    }
+    fn scan_rev(&self, range: KeyRange) -> KvIter<'_> {
+        Engine::scan_rev(self, range)
+    }
+}
+
+/// Errors of typed keyspace operations. Each becomes a RESP reply in one
+/// place: `crate::cmd::error`.
+#[derive(Debug, thiserror::Error)]
+pub enum KsError {
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+    /// A command error with its full Redis text (`ERR …`).
+    #[error("{0}")]
+    Command(String),
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+pub type KsResult<T> = Result<T, KsError>;
+
+/// Reads the live (not expired) metadata record of `key`.
+pub fn read_meta(kv: &(impl KvRead + ?Sized), key: &[u8], now_ms: u64) -> KsResult<Option<Meta>> {
+    match kv.get(&meta_key(key))? {
+        None => Ok(None),
+        Some(raw) => {
+            let meta = Meta::decode(&raw)?;
+            Ok((!meta.is_expired(now_ms)).then_some(meta))
+        }
+    }
+}
+
+/// Reads a string value; `WrongType` if the key holds another type.
+pub fn get_string(
+    kv: &(impl KvRead + ?Sized),
+    key: &[u8],
+    now_ms: u64,
+) -> KsResult<Option<Vec<u8>>> {
+    match read_meta(kv, key, now_ms)? {
+        None => Ok(None),
+        Some(m) if m.ty == KeyType::String => Ok(Some(m.payload)),
+        Some(_) => Err(KsError::WrongType),
+    }
+}
+
+/// Writes `key` as a string, replacing whatever it held.
+pub fn set_string(ov: &mut Overlay<'_>, key: &[u8], value: Vec<u8>, expire_at_ms: u64) {
+    ov.put(meta_key(key), Meta::string(value, expire_at_ms).encode());
+}
+
+/// Deletes `key` (any type); returns whether a live key was deleted.
+pub fn delete_key(ov: &mut Overlay<'_>, key: &[u8], now_ms: u64) -> KsResult<bool> {
+    let mk = meta_key(key);
+    match ov.get(&mk)? {
+        None => Ok(false),
+        Some(raw) => {
+            let live = !Meta::decode(&raw)?.is_expired(now_ms);
+            ov.delete(mk);
+            Ok(live)
+        }
+    }
+}
