@@ -1,0 +1,1 @@
+//! Test harness: starts real `redraft` processes and stops them on drop.
