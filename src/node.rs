@@ -67,6 +67,8 @@ impl SlotMap {
 
 pub struct Node {
     pub config: Config,
+    /// Runtime parameters (CONFIG GET/SET), seeded from `config`.
+    pub settings: crate::settings::Settings,
     /// 40 hex characters, stable across restarts (stored in the data folder).
     pub node_id: String,
     pub engine: Arc<dyn Engine>,
@@ -99,6 +101,7 @@ impl Node {
             KvStateMachine::new(engine.clone()),
         )?;
         Ok(Arc::new(Node {
+            settings: crate::settings::Settings::new(&config),
             config,
             node_id,
             engine,

@@ -28,7 +28,12 @@
 //! treated as absent. "Now" is the wall clock for reads and the proposal's
 //! timestamp during Raft apply, so every replica decides the same way.
 
+pub mod generic;
+pub mod glob;
+pub mod longdouble;
 pub mod overlay;
+pub mod scan;
+pub mod string;
 
 use std::io;
 use std::ops::Bound;

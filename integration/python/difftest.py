@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+"""Differential testing: the same random commands to redraft and to Redis.
+
+Each sequence starts from an empty keyspace on both servers and sends the
+same random string and generic-key commands, with random options and
+in-range and out-of-range arguments (negative, huge, non-numeric, float
+strings), to redraft and to a reference redis-server, and compares the
+replies exactly: kind (status, bulk, integer, array, nil, error) and
+bytes, error texts in full.
+
+The reference is a redis-server in cluster mode owning all 16384 slots,
+because redraft always has cluster semantics: multi-key commands across
+slots get CROSSSLOT on both, SELECT is refused on both. Most keys share
+the hash tag `{t}` so multi-key commands usually run; a few keys live in
+other slots and sometimes land in a multi-key command on purpose.
+
+Replies that cannot be equal byte for byte are compared as listed in
+DEVIATIONS. TTLs are drawn without repeats from values at least 1000 s
+apart, so GT/LT comparisons and expiries never depend on which server was
+a millisecond slower.
+
+Library: `run_sequence`, `run_many`. CLI (see scripts/difftest.sh):
+
+    python3 integration/python/difftest.py --seconds 60 [--seed S] [--length N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+
+from resp import Err, RespConn
+
+TAG_KEYS = [b"{t}k%d" % i for i in range(6)]
+# Other slots: single-key commands, and CROSSSLOT checks in multi-key ones.
+OTHER_KEYS = [b"a", b"foo", b"user:1000"]
+ALL_KEYS = TAG_KEYS + OTHER_KEYS
+
+# Every place where replies are not compared byte for byte, and why.
+DEVIATIONS = {
+    "TIME": "excluded: two servers' clocks never agree to the microsecond",
+    "CLIENT ID": "excluded: connection ids depend on each server's history",
+    "INFO": "excluded: server-specific text (versions, memory, uptime)",
+    "OBJECT ENCODING": "excluded: encodings are storage details of redis-server",
+    "SELECT": "excluded: refused in cluster mode by both (one database)",
+    "FLUSHALL/FLUSHDB": "only between sequences, as the reset",
+    "KEYS": "compared as sorted lists: the order is unspecified",
+    "SCAN": "a full cursor iteration per step, compared as a sorted list: cursors and page "
+    "boundaries are implementation details; errors are compared exactly",
+    "RANDOMKEY": "compared as 'both nil' or 'both return a key that exists'",
+    "TTL/PTTL": "-1 and -2 exactly; positive values within 2 s / 2000 ms, since each server "
+    "stamps relative expiries with its own clock",
+    "EXPIRETIME/PEXPIRETIME": "-1 and -2 exactly; absolute times within 2 s / 2000 ms, for "
+    "the same reason",
+}
+
+TTL_TOLERANCE_S = 2
+TTL_TOLERANCE_MS = 2000
+
+INTS = [
+    b"0", b"1", b"-1", b"7", b"42", b"-100", b"1000",
+    b"9223372036854775807", b"-9223372036854775808", b"9223372036854775806",
+]
+BAD_INTS = [
+    b"9223372036854775808", b"-9223372036854775809", b"1.5", b"abc", b"",
+    b" 1", b"1 ", b"+1", b"01", b"1e3", b"-0",
+]
+FLOATS = [
+    b"1.5", b"-0.25", b"0.1", b"10", b"1e2", b"-3.0e-2", b"5.0e3", b"3",
+    b"-7", b"0", b"1.0000000000000002", b"123456789.123",
+]
+BAD_FLOATS = [b"inf", b"-inf", b"nan", b"abc", b"", b"1.5x", b" 1.5", b"1e400"]
+VALUES = INTS + FLOATS[:6] + [
+    b"", b"hello", b"world", b"x" * 40, b"\x00\xffbin\r\n", b"abc def", b"10.50",
+]
+PATTERNS = [
+    b"*", b"{t}k*", b"{t}k[0-2]", b"{t}k[^0]", b"?", b"a*", b"*k?", b"[", b"\\*",
+    b"user:*", b"{t}k?", b"f[a-z]o", b"nomatch*",
+]
+OFFSETS = [b"0", b"1", b"3", b"-1", b"-3", b"100", b"-100", b"9223372036854775807"]
+SETRANGE_OFFSETS = [b"0", b"1", b"5", b"20", b"-1", b"536870912", b"9223372036854775807", b"x"]
+
+
+def _show(arg: bytes) -> str:
+    """An argument as redis-cli would quote it."""
+    s = repr(arg)[2:-1]
+    return s if s and all(c not in s for c in " '\"\\") else '"' + s.replace('"', '\\"') + '"'
+
+
+def show_command(args) -> str:
+    return " ".join(_show(a) for a in args)
+
+
+@dataclass
+class Step:
+    args: list[bytes]
+    mode: str = "exact"  # exact | sorted | scan | randomkey | ttl_s | ttl_ms
+
+
+class Generator:
+    """Random commands for one sequence; deterministic for a seed."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        # Relative TTLs in seconds, never repeated in a sequence and 1000 s apart.
+        self.ttls = [k * 1000 for k in range(1, 5000)]
+        self.rng.shuffle(self.ttls)
+        self.now_s = int(time.time())
+
+    # -- argument pools ------------------------------------------------------
+
+    def key(self) -> bytes:
+        return self.rng.choice(TAG_KEYS) if self.rng.random() < 0.8 else self.rng.choice(OTHER_KEYS)
+
+    def keys(self, lo: int = 1, hi: int = 4) -> list[bytes]:
+        """Keys for a multi-key command: one slot, but now and then a cross-slot one."""
+        n = self.rng.randint(lo, hi)
+        keys = [self.rng.choice(TAG_KEYS) for _ in range(n)]
+        if self.rng.random() < 0.05:
+            keys[self.rng.randrange(n)] = self.rng.choice(OTHER_KEYS)
+        return keys
+
+    def value(self) -> bytes:
+        return self.rng.choice(VALUES)
+
+    def int_arg(self) -> bytes:
+        return self.rng.choice(INTS) if self.rng.random() < 0.8 else self.rng.choice(BAD_INTS)
+
+    def float_arg(self) -> bytes:
+        return self.rng.choice(FLOATS) if self.rng.random() < 0.85 else self.rng.choice(BAD_FLOATS)
+
+    def ttl_s(self) -> int:
+        return self.ttls.pop() if self.ttls else 10_000_000
+
+    def seconds(self) -> bytes:
+        """A relative expiry in seconds: usually valid and large, sometimes not."""
+        r = self.rng.random()
+        if r < 0.8:
+            return b"%d" % self.ttl_s()
+        return self.rng.choice([b"0", b"-5", b"abc", b"1.5", b"9223372036854775807",
+                                b"-9223372036854775808", b"9223372036854775", b""])
+
+    def millis(self) -> bytes:
+        r = self.rng.random()
+        if r < 0.8:
+            return b"%d" % (self.ttl_s() * 1000)
+        return self.rng.choice([b"0", b"-5", b"abc", b"9223372036854775807", b"1e3"])
+
+    def unix_s(self) -> bytes:
+        r = self.rng.random()
+        if r < 0.7:
+            return b"%d" % (self.now_s + self.ttl_s())
+        if r < 0.85:
+            return b"%d" % self.rng.choice([1, self.now_s - 1000])  # in the past: deletes
+        return self.rng.choice([b"0", b"-1", b"abc", b"9223372036854775807"])
+
+    def unix_ms(self) -> bytes:
+        r = self.rng.random()
+        if r < 0.7:
+            return b"%d" % ((self.now_s + self.ttl_s()) * 1000)
+        if r < 0.85:
+            return b"%d" % self.rng.choice([1, (self.now_s - 1000) * 1000])
+        return self.rng.choice([b"0", b"-1", b"abc", b"9223372036854775807"])
+
+    def word(self, w: str) -> bytes:
+        """An option or command name in random letter case."""
+        r = self.rng.random()
+        if r < 0.8:
+            return w.encode()
+        if r < 0.9:
+            return w.lower().encode()
+        return "".join(c.upper() if self.rng.random() < 0.5 else c.lower() for c in w).encode()
+
+    # -- commands ------------------------------------------------------------
+
+    def set_options(self) -> list[bytes]:
+        opts: list[bytes] = []
+        rng = self.rng
+        if rng.random() < 0.3:
+            opts.append(self.word(rng.choice(["NX", "XX"])))
+        if rng.random() < 0.2:
+            opts.append(self.word("GET"))
+        r = rng.random()
+        if r < 0.15:
+            opts += [self.word("EX"), self.seconds()]
+        elif r < 0.25:
+            opts += [self.word("PX"), self.millis()]
+        elif r < 0.32:
+            opts += [self.word("EXAT"), self.unix_s()]
+        elif r < 0.38:
+            opts += [self.word("PXAT"), self.unix_ms()]
+        elif r < 0.45:
+            opts.append(self.word("KEEPTTL"))
+        if rng.random() < 0.05:  # conflicting or unknown options
+            opts.append(self.word(rng.choice(["NX", "XX", "EX", "KEEPTTL", "GET", "BOGUS", "PX"])))
+        if rng.random() < 0.1:
+            rng.shuffle(opts)
+        return opts
+
+    def expire_flag(self) -> list[bytes]:
+        r = self.rng.random()
+        if r < 0.5:
+            return []
+        if r < 0.93:
+            return [self.word(self.rng.choice(["NX", "XX", "GT", "LT"]))]
+        return [self.word(self.rng.choice(["NX", "XX", "GT", "LT", "FOO"])),
+                self.word(self.rng.choice(["NX", "XX", "GT", "LT"]))]
+
+    def step(self) -> Step:
+        rng = self.rng
+        k = self.key
+        w = self.word
+        choices = [
+            (8, lambda: Step([w("GET"), k()])),
+            (10, lambda: Step([w("SET"), k(), self.value(), *self.set_options()])),
+            (2, lambda: Step([w("SETNX"), k(), self.value()])),
+            (2, lambda: Step([w("SETEX"), k(), self.seconds(), self.value()])),
+            (2, lambda: Step([w("PSETEX"), k(), self.millis(), self.value()])),
+            (3, lambda: Step([w("MGET"), *self.keys()])),
+            (3, lambda: Step([w("MSET"), *[a for key in self.keys() for a in (key, self.value())]])),
+            (2, lambda: Step([w("MSETNX"), *[a for key in self.keys() for a in (key, self.value())]])),
+            (2, lambda: Step([w("GETSET"), k(), self.value()])),
+            (2, lambda: Step([w("GETDEL"), k()])),
+            (3, lambda: Step([w("GETEX"), k(), *self.getex_options()])),
+            (3, lambda: Step([w("APPEND"), k(), self.value()])),
+            (2, lambda: Step([w("STRLEN"), k()])),
+            (3, lambda: Step([w("INCR"), k()])),
+            (3, lambda: Step([w("INCRBY"), k(), self.int_arg()])),
+            (2, lambda: Step([w("DECR"), k()])),
+            (2, lambda: Step([w("DECRBY"), k(), self.int_arg()])),
+            (4, lambda: Step([w("INCRBYFLOAT"), k(), self.float_arg()])),
+            (3, lambda: Step([w("GETRANGE"), k(), rng.choice(OFFSETS), rng.choice(OFFSETS)])),
+            (1, lambda: Step([w("SUBSTR"), k(), rng.choice(OFFSETS), rng.choice(OFFSETS)])),
+            (3, lambda: Step([w("SETRANGE"), k(), rng.choice(SETRANGE_OFFSETS), self.value()])),
+            (3, lambda: Step([w("DEL"), *self.keys()])),
+            (2, lambda: Step([w("UNLINK"), *self.keys()])),
+            (3, lambda: Step([w("EXISTS"), *self.keys()])),
+            (2, lambda: Step([w("TYPE"), k()])),
+            (3, lambda: Step([w("EXPIRE"), k(), self.seconds(), *self.expire_flag()])),
+            (2, lambda: Step([w("PEXPIRE"), k(), self.millis(), *self.expire_flag()])),
+            (2, lambda: Step([w("EXPIREAT"), k(), self.unix_s(), *self.expire_flag()])),
+            (2, lambda: Step([w("PEXPIREAT"), k(), self.unix_ms(), *self.expire_flag()])),
+            (3, lambda: Step([w("TTL"), k()], "ttl_s")),
+            (2, lambda: Step([w("PTTL"), k()], "ttl_ms")),
+            (2, lambda: Step([w("EXPIRETIME"), k()], "ttl_s")),
+            (2, lambda: Step([w("PEXPIRETIME"), k()], "ttl_ms")),
+            (2, lambda: Step([w("PERSIST"), k()])),
+            (2, lambda: Step([w("RENAME"), *self.keys(2, 2)])),
+            (2, lambda: Step([w("RENAMENX"), *self.keys(2, 2)])),
+            (2, lambda: Step([w("COPY"), *self.keys(2, 2), *self.copy_options()])),
+            (1, lambda: Step([w("TOUCH"), *self.keys()])),
+            (1, lambda: Step([w("KEYS"), rng.choice(PATTERNS)], "sorted")),
+            (1, lambda: Step([w("SCAN"), b"0", *self.scan_options()], "scan")),
+            (1, lambda: Step([w("RANDOMKEY")], "randomkey")),
+            (1, lambda: Step([w("DBSIZE")])),
+            (1, lambda: Step([w("PING"), *rng.choice([[], [self.value()]])])),
+            (1, lambda: Step([w("ECHO"), self.value()])),
+            (1, lambda: Step([rng.choice([b"GETT", b"SETX", b"FOO"]), k(), self.value()])),
+        ]
+        total = sum(wt for wt, _ in choices)
+        pick = rng.uniform(0, total)
+        for wt, make in choices:
+            pick -= wt
+            if pick <= 0:
+                break
+        s = make()
+        r = rng.random()
+        if r < 0.02:  # wrong number of arguments
+            s = Step(s.args[:1], s.mode if s.mode != "scan" else "exact")
+        elif r < 0.04:
+            s = Step([*s.args, b"extra"], "exact" if s.mode == "scan" else s.mode)
+        return s
+
+    def getex_options(self) -> list[bytes]:
+        r = self.rng.random()
+        w = self.word
+        if r < 0.3:
+            return []
+        if r < 0.45:
+            return [w("EX"), self.seconds()]
+        if r < 0.6:
+            return [w("PX"), self.millis()]
+        if r < 0.7:
+            return [w("EXAT"), self.unix_s()]
+        if r < 0.8:
+            return [w("PXAT"), self.unix_ms()]
+        if r < 0.93:
+            return [w("PERSIST")]
+        return self.rng.choice([[w("PERSIST"), w("EX"), b"100"], [w("EX")], [w("FOO")],
+                                [w("EX"), b"100", w("PX"), b"100"]])
+
+    def copy_options(self) -> list[bytes]:
+        r = self.rng.random()
+        if r < 0.6:
+            return []
+        if r < 0.9:
+            return [self.word("REPLACE")]
+        return self.rng.choice([[self.word("DB"), b"0"], [self.word("DB"), b"1"], [b"BOGUS"]])
+
+    def scan_options(self) -> list[bytes]:
+        opts: list[bytes] = []
+        rng = self.rng
+        if rng.random() < 0.5:
+            opts += [self.word("MATCH"), rng.choice(PATTERNS)]
+        if rng.random() < 0.5:
+            opts += [self.word("COUNT"), rng.choice([b"1", b"2", b"10", b"1000", b"0", b"-1", b"abc"])]
+        if rng.random() < 0.3:
+            opts += [self.word("TYPE"), rng.choice([b"string", b"list", b"none", b"bogus", b"STRING"])]
+        return opts
+
+
+# -- running and comparing ---------------------------------------------------
+
+
+def full_scan(conn: RespConn, args: list[bytes]):
+    """Iterates SCAN to the end; the sorted keys, or the first error."""
+    found = []
+    cursor = b"0"
+    for _ in range(10_000):
+        reply = conn.call(args[0], cursor, *args[2:])
+        if isinstance(reply, Err) or not isinstance(reply, list) or len(reply) != 2:
+            return reply
+        cursor, page = reply
+        found.extend(page)
+        if cursor == b"0":
+            return sorted(found)
+    return Err("difftest: SCAN did not finish in 10000 calls")
+
+
+def execute(conn: RespConn, step: Step):
+    if step.mode == "scan":
+        return full_scan(conn, step.args)
+    reply = conn.call(*step.args)
+    if step.mode == "sorted" and isinstance(reply, list):
+        return sorted(reply)
+    return reply
+
+
+def compare(step: Step, got, want, redraft: RespConn, redis: RespConn) -> str | None:
+    """None when the replies agree under the step's mode, else why not."""
+    if step.mode in ("ttl_s", "ttl_ms") and isinstance(got, int) and isinstance(want, int):
+        tolerance = TTL_TOLERANCE_S if step.mode == "ttl_s" else TTL_TOLERANCE_MS
+        if got < 0 or want < 0:
+            return None if got == want else "different TTL state"
+        return None if abs(got - want) <= tolerance else f"TTLs differ by more than {tolerance}"
+    if step.mode == "randomkey" and isinstance(got, bytes) and isinstance(want, bytes):
+        if redraft.call("EXISTS", got) != 1:
+            return "redraft's RANDOMKEY reply does not exist"
+        if redis.call("EXISTS", got) != 1:
+            return "redraft's RANDOMKEY reply is not a key in the reference"
+        return None
+    if type(got) is not type(want) or got != want:
+        return "different replies"
+    return None
+
+
+@dataclass
+class Mismatch:
+    seed: int
+    history: list[Step]
+    redraft_reply: object
+    redis_reply: object
+    reason: str
+
+    def report(self) -> str:
+        lines = [f"MISMATCH in sequence seed={self.seed} at command #{len(self.history)}: "
+                 f"{self.reason}", "sequence so far:"]
+        for i, s in enumerate(self.history, 1):
+            lines.append(f"  {i:4d}  {show_command(s.args)}")
+        lines.append(f"  redraft: {self.redraft_reply!r}")
+        lines.append(f"  redis:   {self.redis_reply!r}")
+        return "\n".join(lines)
+
+    @property
+    def command(self) -> str:
+        return self.history[-1].args[0].decode("utf-8", "replace").upper()
+
+
+def reset(redraft: RespConn, redis: RespConn) -> str | None:
+    """Empties both keyspaces; a note if redraft needed the DEL fallback."""
+    assert redis.call("FLUSHALL") == "OK"
+    if redraft.call("FLUSHALL") == "OK":
+        return None
+    for key in ALL_KEYS:  # every key a sequence can create
+        redraft.call("DEL", key)
+    return "redraft refused FLUSHALL; reset with DEL of every key instead"
+
+
+def run_sequence(seed: int, length: int, redraft: RespConn, redis: RespConn) -> Mismatch | None:
+    """One sequence from an empty keyspace; the first mismatch, if any."""
+    gen = Generator(seed)
+    history: list[Step] = []
+    for _ in range(length):
+        step = gen.step()
+        history.append(step)
+        want = execute(redis, step)
+        try:
+            got = execute(redraft, step)
+        except (EOFError, OSError) as e:
+            return Mismatch(seed, history, e, want, "redraft closed the connection")
+        why = compare(step, got, want, redraft, redis)
+        if why:
+            return Mismatch(seed, history, got, want, why)
+    return None
+
+
+@dataclass
+class Summary:
+    sequences: int = 0
+    commands: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    notes: set[str] = field(default_factory=set)
+
+    def text(self, detail: int = 3) -> str:
+        lines = [
+            f"difftest: {self.sequences} sequences, {self.commands} commands, "
+            f"{len(self.mismatches)} sequences with a mismatch"
+        ]
+        lines += [f"note: {n}" for n in sorted(self.notes)]
+        if self.mismatches:
+            by_cmd: dict[str, int] = {}
+            for m in self.mismatches:
+                by_cmd[m.command] = by_cmd.get(m.command, 0) + 1
+            lines.append("first mismatching command per failed sequence: " + ", ".join(
+                f"{c}×{n}" for c, n in sorted(by_cmd.items(), key=lambda x: -x[1])))
+            for m in self.mismatches[:detail]:
+                lines.append(m.report())
+            if len(self.mismatches) > detail:
+                lines.append(f"... and {len(self.mismatches) - detail} more (seeds: "
+                             + ", ".join(str(m.seed) for m in self.mismatches[detail:]) + ")")
+        return "\n".join(lines)
+
+
+def run_many(seeds, length: int, redraft_addr, redis_addr, deadline: float | None = None) -> Summary:
+    """Runs a sequence per seed (until `deadline`, a time.monotonic() value, if given)."""
+    summary = Summary()
+    redraft = RespConn(*redraft_addr)
+    redis = RespConn(*redis_addr)
+    try:
+        for seed in seeds:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            note = reset(redraft, redis)
+            if note:
+                summary.notes.add(note)
+            m = run_sequence(seed, length, redraft, redis)
+            summary.sequences += 1
+            summary.commands += len(m.history) if m else length
+            if m:
+                summary.mismatches.append(m)
+                # Start the next sequence on fresh connections: the failed one may be broken.
+                redraft.close()
+                redis.close()
+                redraft = RespConn(*redraft_addr)
+                redis = RespConn(*redis_addr)
+    finally:
+        redraft.close()
+        redis.close()
+    return summary
+
+
+def main(argv=None) -> int:
+    import itertools
+
+    import harness
+
+    p = argparse.ArgumentParser(description="Random command sequences: redraft vs redis-server.")
+    p.add_argument("--seconds", type=float, default=30, help="how long to run (default 30)")
+    p.add_argument("--seed", type=int, default=None, help="first sequence seed (default random)")
+    p.add_argument("--length", type=int, default=100, help="commands per sequence (default 100)")
+    p.add_argument("--sequences", type=int, default=None, help="stop after this many sequences")
+    p.add_argument("--detail", type=int, default=3, help="mismatches to print in full")
+    args = p.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.randrange(1_000_000_000)
+    print(f"difftest: first seed {seed}, {args.length} commands per sequence, "
+          f"{args.seconds:g} s; redraft binary {harness.redraft_bin()}", flush=True)
+    redraft = harness.start_redraft()
+    try:
+        redis = harness.start_redis(cluster=True)
+    except BaseException:
+        redraft.stop()
+        raise
+    try:
+        seeds = itertools.count(seed) if args.sequences is None else range(seed, seed + args.sequences)
+        summary = run_many(seeds, args.length, (redraft.host, redraft.port),
+                           (redis.host, redis.port), deadline=time.monotonic() + args.seconds)
+    finally:
+        redraft.stop()
+        redis.stop()
+    print(summary.text(detail=args.detail))
+    return 1 if summary.mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

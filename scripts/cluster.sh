@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Starts, stops and reports a local redraft cluster on 127.0.0.1.
+#
+# Usage: scripts/cluster.sh start|stop|restart|status
+#
+# Today the cluster is ONE node (port 7001): one Raft voter per shard,
+# serving all 16384 slots. Each node keeps its data, its log (redraft.log)
+# and its pid file (redraft.pid) in $REDRAFT_DATA/<port>
+# (default: data/ in the repository). Connect with `redis-cli -c -p 7001`.
+#
+# Environment:
+#   REDRAFT_DATA    data folder              (default: <repo>/data)
+#   REDRAFT_BIN     binary                   (default: target/release/redraft,
+#                                             built with cargo if missing)
+#   REDRAFT_ARGS    extra flags for every node, e.g. "--engine sled"
+#   REDRAFT_NODES   ports, one node each     (default: "7001")
+#   START_TIMEOUT   seconds to wait for PONG (default: 60)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# One node per port. Growing to three nodes is NODES="7001 7002 7003" once
+# redraft can join nodes (each then gets --raft-id <its index> and the
+# join flags in node_args below).
+NODES=(${REDRAFT_NODES:-7001})
+DATA="$(realpath -m "${REDRAFT_DATA:-$ROOT/data}")"
+BIN="${REDRAFT_BIN:-$ROOT/target/release/redraft}"
+START_TIMEOUT="${START_TIMEOUT:-60}"
+HOST=127.0.0.1
+
+node_dir() { echo "$DATA/$1"; }
+pid_file() { echo "$DATA/$1/redraft.pid"; }
+
+# The flags of the node at index $1 (0-based) on port $2.
+node_args() {
+    local index=$1 port=$2
+    echo --bind "$HOST" --port "$port" --dir "$(node_dir "$port")" --raft-id "$((index + 1))" \
+        ${REDRAFT_ARGS:-}
+}
+
+# The pid in the node's pid file if that process is a live redraft, else nothing.
+running_pid() {
+    local file pid
+    file="$(pid_file "$1")"
+    [[ -f $file ]] || return 0
+    pid="$(cat "$file")"
+    if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q redraft; then
+        echo "$pid"
+    fi
+}
+
+# PING on $1 answers PONG (redis-cli if installed, else bash's /dev/tcp).
+ping_ok() {
+    local port=$1 reply
+    if command -v redis-cli >/dev/null; then
+        reply="$(redis-cli -h "$HOST" -p "$port" ping 2>/dev/null || true)"
+    else
+        reply="$(timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$port && printf 'PING\r\n' >&3 && head -c 7 <&3" 2>/dev/null || true)"
+    fi
+    [[ $reply == *PONG* ]]
+}
+
+ensure_binary() {
+    if [[ ! -x $BIN ]]; then
+        if [[ -n ${REDRAFT_BIN:-} ]]; then
+            echo "cluster.sh: REDRAFT_BIN=$BIN is not an executable" >&2
+            exit 1
+        fi
+        echo "cluster.sh: $BIN missing; building it (cargo build --release)"
+        (cd "$ROOT" && cargo build --release --bin redraft)
+    fi
+}
+
+start_node() {
+    local index=$1 port=$2 dir pid
+    dir="$(node_dir "$port")"
+    pid="$(running_pid "$port")"
+    if [[ -n $pid ]]; then
+        echo "node $port: already running (pid $pid)"
+        return 0
+    fi
+    mkdir -p "$dir"
+    # shellcheck disable=SC2046
+    nohup "$BIN" $(node_args "$index" "$port") >>"$dir/redraft.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$(pid_file "$port")"
+    local deadline=$((SECONDS + START_TIMEOUT))
+    until ping_ok "$port"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            rm -f "$(pid_file "$port")"
+            echo "node $port: exited during start; last lines of $dir/redraft.log:" >&2
+            tail -n 20 "$dir/redraft.log" >&2
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "node $port: no PONG within ${START_TIMEOUT}s; see $dir/redraft.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "node $port: up (pid $pid, data $dir, log $dir/redraft.log)"
+}
+
+stop_node() {
+    local port=$1 pid
+    pid="$(running_pid "$port")"
+    if [[ -z $pid ]]; then
+        rm -f "$(pid_file "$port")"
+        echo "node $port: not running"
+        return 0
+    fi
+    kill -TERM "$pid"
+    local deadline=$((SECONDS + 15))
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS >= deadline)); then
+            echo "node $port: still running 15s after SIGTERM; sending SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            deadline=$((SECONDS + 5))
+        fi
+        sleep 0.1
+    done
+    rm -f "$(pid_file "$port")"
+    echo "node $port: stopped (pid $pid)"
+}
+
+status_node() {
+    local port=$1 pid
+    pid="$(running_pid "$port")"
+    if [[ -z $pid ]]; then
+        echo "node $port: stopped"
+        return 1
+    elif ping_ok "$port"; then
+        echo "node $port: running (pid $pid), answers PING"
+    else
+        echo "node $port: running (pid $pid), NOT answering PING"
+        return 1
+    fi
+}
+
+cmd="${1:-}"
+case "$cmd" in
+    start)
+        ensure_binary
+        for i in "${!NODES[@]}"; do start_node "$i" "${NODES[$i]}"; done
+        echo "connect: redis-cli -c -p ${NODES[0]}"
+        ;;
+    stop)
+        for port in "${NODES[@]}"; do stop_node "$port"; done
+        ;;
+    restart)
+        for port in "${NODES[@]}"; do stop_node "$port"; done
+        ensure_binary
+        for i in "${!NODES[@]}"; do start_node "$i" "${NODES[$i]}"; done
+        ;;
+    status)
+        rc=0
+        for port in "${NODES[@]}"; do status_node "$port" || rc=1; done
+        exit $rc
+        ;;
+    *)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        [[ $cmd == -h || $cmd == --help ]] && exit 0
+        exit 2
+        ;;
+esac
