@@ -61,13 +61,18 @@ ping_ok() {
 }
 
 ensure_binary() {
-    if [[ ! -x $BIN ]]; then
-        if [[ -n ${REDRAFT_BIN:-} ]]; then
-            echo "cluster.sh: REDRAFT_BIN=$BIN is not an executable" >&2
-            exit 1
-        fi
-        echo "cluster.sh: $BIN missing; building it (cargo build --release)"
-        (cd "$ROOT" && cargo build --release --bin redraft)
+    if [[ -n ${REDRAFT_BIN:-} ]]; then
+        [[ -x $BIN ]] || { echo "cluster.sh: REDRAFT_BIN=$BIN is not an executable" >&2; exit 1; }
+        return 0
+    fi
+    # Always ask cargo: a no-op when the binary is current, a rebuild when
+    # the sources changed since (a stale binary is worse than a short wait).
+    if command -v cargo >/dev/null; then
+        echo "cluster.sh: cargo build --release --bin redraft"
+        (cd "$ROOT" && cargo build --release --bin redraft --quiet)
+    elif [[ ! -x $BIN ]]; then
+        echo "cluster.sh: $BIN missing and cargo not found" >&2
+        exit 1
     fi
 }
 

@@ -11,22 +11,25 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use redraft_cluster::{ShardId, StateMachine};
+use parking_lot::RwLock;
+use redraft_cluster::{ShardId, SlotRange, StateMachine};
 use redraft_resp::Reply;
 
 use crate::cmd::{self, ApplyCtx};
 use crate::engine::Engine;
 use crate::keyspace::{system_key, KvRead, Overlay};
+use crate::node::SlotMap;
 use crate::proposal::Proposal;
 
 /// The state machine of every data shard on this node.
 pub struct KvStateMachine {
     engine: Arc<dyn Engine>,
+    slots: Arc<RwLock<SlotMap>>,
 }
 
 impl KvStateMachine {
-    pub fn new(engine: Arc<dyn Engine>) -> KvStateMachine {
-        KvStateMachine { engine }
+    pub fn new(engine: Arc<dyn Engine>, slots: Arc<RwLock<SlotMap>>) -> KvStateMachine {
+        KvStateMachine { engine, slots }
     }
 }
 
@@ -52,6 +55,7 @@ impl StateMachine for KvStateMachine {
         let Some(&(last, _)) = entries.last() else {
             return Vec::new();
         };
+        let ranges = self.slots.read().ranges_of(shard);
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
         for &(_, data) in entries {
@@ -60,7 +64,7 @@ impl StateMachine for KvStateMachine {
                 continue;
             }
             let reply = match Proposal::decode(data) {
-                Some(p) => apply_proposal(&mut ov, p),
+                Some(p) => apply_proposal(&mut ov, &ranges, p),
                 None => {
                     metrics::counter!("redraft_apply_rejected_total", "reason" => "undecodable")
                         .increment(1);
@@ -82,7 +86,7 @@ impl StateMachine for KvStateMachine {
     }
 }
 
-fn apply_proposal(ov: &mut Overlay<'_>, p: Proposal) -> Reply {
+fn apply_proposal(ov: &mut Overlay<'_>, ranges: &[SlotRange], p: Proposal) -> Reply {
     let mut rng = StdRng::seed_from_u64(p.seed);
     let mut replies: Vec<Reply> = Vec::with_capacity(p.commands.len());
     let single = p.commands.len() == 1;
@@ -91,6 +95,7 @@ fn apply_proposal(ov: &mut Overlay<'_>, p: Proposal) -> Reply {
             ov,
             now_ms: p.time_ms,
             rng: &mut rng,
+            ranges,
         };
         replies.push(cmd::apply_write(&mut ctx, &args));
     }

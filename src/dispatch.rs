@@ -21,20 +21,32 @@ pub enum Outcome {
     Pending(PendingWrite),
 }
 
+/// A proposed write: one proposal, or one per shard for a keyless write
+/// (FLUSHALL) that covers every shard of the node.
 pub struct PendingWrite {
-    pub rx: oneshot::Receiver<Result<Reply, ProposeError>>,
+    pub rxs: Vec<oneshot::Receiver<Result<Reply, ProposeError>>>,
     pub slot: Slot,
 }
 
 impl PendingWrite {
     /// Waits for the write's outcome and turns failures into the errors a
-    /// cluster client understands.
+    /// cluster client understands. For a write to several shards, the first
+    /// failure wins; otherwise the replies agree and the first is returned.
     pub async fn wait(self, node: &Node) -> Reply {
-        match self.rx.await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => propose_error_reply(node, self.slot, &e),
-            Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
+        let mut first = None;
+        for rx in self.rxs {
+            let reply = match rx.await {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => propose_error_reply(node, self.slot, &e),
+                Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
+            };
+            match &first {
+                None => first = Some(reply),
+                Some(r) if !r.is_error() && reply.is_error() => first = Some(reply),
+                Some(_) => {}
+            }
         }
+        first.unwrap_or_else(|| Reply::error("CLUSTERDOWN Hash slot not served"))
     }
 }
 
@@ -70,12 +82,21 @@ pub fn dispatch(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome
                     if let Err(reply) = check(&args) {
                         return Outcome::Reply(reply);
                     }
-                    let Some(shard) = shard else {
-                        return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served"));
+                    let targets = match shard {
+                        Target::Shard(s) => vec![s],
+                        Target::Every => node.slots.read().shards(),
+                        Target::Unserved => {
+                            return Outcome::Reply(Reply::error(
+                                "CLUSTERDOWN Hash slot not served",
+                            ))
+                        }
                     };
                     let data = Proposal::new(vec![args]).encode();
-                    let rx = node.raft.propose(shard, data);
-                    return Outcome::Pending(PendingWrite { rx, slot });
+                    let rxs = targets
+                        .into_iter()
+                        .map(|s| node.raft.propose(s, data.clone()))
+                        .collect();
+                    return Outcome::Pending(PendingWrite { rxs, slot });
                 }
                 Handler::Node(f) => f(session, node, &args),
                 Handler::Container => {
@@ -88,12 +109,22 @@ pub fn dispatch(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome
 
 struct Route {
     spec: &'static cmd::CommandSpec,
-    shard: Option<ShardId>,
+    shard: Target,
     slot: Slot,
 }
 
+/// Which shards a command goes to.
+enum Target {
+    /// The shard owning the keys' slot.
+    Shard(ShardId),
+    /// Keyless writes (FLUSHALL, FLUSHDB): every shard this node hosts.
+    Every,
+    /// The keys' slot is not assigned to any shard.
+    Unserved,
+}
+
 fn prepare(session: &Session, node: &Node, args: &[Bytes]) -> Result<Route, Reply> {
-    let Some(top) = cmd::lookup(&args[0]) else {
+    let Some(top) = cmd::lookup(&args[0]).filter(|c| !c.is_internal()) else {
         return Err(err_unknown_command(args));
     };
     if !top.arity_ok(args.len()) {
@@ -122,7 +153,16 @@ fn prepare(session: &Session, node: &Node, args: &[Bytes]) -> Result<Route, Repl
             Some(_) => {}
         }
     }
-    let slot = slot.unwrap_or(0);
-    let shard = node.slots.read().shard_of(slot);
-    Ok(Route { spec, shard, slot })
+    let shard = match slot {
+        None if spec.is_write() => Target::Every,
+        _ => match node.slots.read().shard_of(slot.unwrap_or(0)) {
+            Some(s) => Target::Shard(s),
+            None => Target::Unserved,
+        },
+    };
+    Ok(Route {
+        spec,
+        shard,
+        slot: slot.unwrap_or(0),
+    })
 }
