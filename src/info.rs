@@ -20,8 +20,8 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use redraft_cluster::{ShardRole, SLOT_COUNT};
 
-use crate::engine::Engine;
-use crate::keyspace::{slot_meta_range, Meta};
+use crate::keyspace::scan::{MetaRecords, Start};
+use crate::keyspace::KvRead;
 use crate::node::Node;
 
 /// The version INFO, HELLO and LOLWUT-style probes report. redraft speaks
@@ -116,8 +116,13 @@ struct Section {
 
 impl Section {
     fn new(name: &str) -> Section {
+        // Redis capitalizes the first letter, except `CPU`.
         let mut title = name.to_string();
-        title[..1].make_ascii_uppercase();
+        if title == "cpu" {
+            title.make_ascii_uppercase();
+        } else {
+            title[..1].make_ascii_uppercase();
+        }
         Section {
             text: format!("# {title}\r\n"),
         }
@@ -390,7 +395,13 @@ fn cpu(s: &mut Section) {
 }
 
 fn keyspace(node: &Node, s: &mut Section) {
-    let ks = keyspace_stats(node.engine.as_ref(), crate::clock::now_ms());
+    let ks = match keyspace_stats(&*node.engine, crate::clock::now_ms()) {
+        Ok(ks) => ks,
+        Err(e) => {
+            tracing::error!("INFO keyspace: {e}");
+            KeyspaceStats::default()
+        }
+    };
     if ks.keys > 0 {
         s.field(
             "db0",
@@ -410,29 +421,27 @@ pub struct KeyspaceStats {
     pub avg_ttl_ms: u64,
 }
 
-/// Counts the live (not expired) keys of every slot. O(keys): one scan of
-/// each slot's metadata records.
-pub fn keyspace_stats(engine: &dyn Engine, now_ms: u64) -> KeyspaceStats {
+/// Counts the live (not expired) keys of the node, those with a TTL and
+/// their average TTL. O(keys): one walk over the metadata records, which
+/// skips collection subkeys by reseeking.
+pub fn keyspace_stats(kv: &(impl KvRead + ?Sized), now_ms: u64) -> std::io::Result<KeyspaceStats> {
     let mut ks = KeyspaceStats::default();
     let mut ttl_sum: u128 = 0;
-    for slot in 0..SLOT_COUNT {
-        for item in engine.scan(slot_meta_range(slot)) {
-            let Ok((_, raw)) = item else { continue };
-            let Ok(meta) = Meta::decode(&raw) else { continue };
-            if meta.is_expired(now_ms) {
-                continue;
-            }
-            ks.keys += 1;
-            if meta.expire_at_ms != 0 {
-                ks.expires += 1;
-                ttl_sum += u128::from(meta.expire_at_ms - now_ms);
-            }
+    for rec in MetaRecords::new(kv, Start::Slot(0), SLOT_COUNT - 1) {
+        let header = rec?.header()?;
+        if header.is_expired(now_ms) {
+            continue;
+        }
+        ks.keys += 1;
+        if header.expire_at_ms != 0 {
+            ks.expires += 1;
+            ttl_sum += u128::from(header.expire_at_ms - now_ms);
         }
     }
     if ks.expires > 0 {
         ks.avg_ttl_ms = (ttl_sum / u128::from(ks.expires)) as u64;
     }
-    ks
+    Ok(ks)
 }
 
 /// Redis's `bytesToHuman`: `999B`, `1.50K`, `2.00M`, `1.00G`, …
@@ -553,6 +562,8 @@ mod tests {
         let mut s = Section::new("keyspace");
         s.field("db0", "keys=1,expires=0,avg_ttl=0");
         assert_eq!(s.text, "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n");
+        assert_eq!(Section::new("cpu").text, "# CPU\r\n");
+        assert_eq!(Section::new("errorstats").text, "# Errorstats\r\n");
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! - [`keyspace`]: Redis types over the ordered key/value engine.
 //! - [`engine`]: the storage engines (fjall, sled, memory).
 //! - [`node`]: what a node owns: engine, Raft store, clients, slot map.
+//! - [`expire`]: the active expiry sweeper (proposes deletions of expired
+//!   keys on the shards this node leads).
 //!
 //! ## Invariants
 //! - A write is acknowledged only after its Raft entry is durable on a
@@ -31,7 +33,7 @@ pub mod config;
 pub mod connection;
 pub mod dispatch;
 pub mod engine;
-pub mod glob;
+pub mod expire;
 pub mod info;
 pub mod keyspace;
 pub mod node;

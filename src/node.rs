@@ -57,6 +57,15 @@ impl SlotMap {
             .map(|(_, s)| *s)
     }
 
+    /// The slot ranges `shard` owns, in order.
+    pub fn ranges_of(&self, shard: ShardId) -> Vec<SlotRange> {
+        self.ranges
+            .iter()
+            .filter(|(_, s)| *s == shard)
+            .map(|(r, _)| *r)
+            .collect()
+    }
+
     pub fn shards(&self) -> Vec<ShardId> {
         let mut v: Vec<ShardId> = self.ranges.iter().map(|(_, s)| *s).collect();
         v.sort_unstable();
@@ -73,7 +82,9 @@ pub struct Node {
     pub node_id: String,
     pub engine: Arc<dyn Engine>,
     pub raft: RaftRouter<Reply>,
-    pub slots: RwLock<SlotMap>,
+    /// Shared with the state machine: keyless writes (FLUSHALL) apply to
+    /// the slot ranges of the shard they were proposed to.
+    pub slots: Arc<RwLock<SlotMap>>,
     pub clients: ClientRegistry,
     pub stats: Stats,
     pub started: Instant,
@@ -86,7 +97,10 @@ impl Node {
         std::fs::create_dir_all(&config.dir)?;
         let node_id = load_or_create_node_id(&config.dir)?;
         let engine = engine::open(config.engine, &config.dir.join(config.engine.as_str()))?;
-        let slots = SlotMap::even(config.shards.clamp(1, SLOT_COUNT));
+        let slots = Arc::new(RwLock::new(SlotMap::even(
+            config.shards.clamp(1, SLOT_COUNT),
+        )));
+        let shards = slots.read().shards();
         let raft_cfg = RaftConfig {
             node_id: config.raft_id.max(1),
             tick_ms: config.raft_tick_ms,
@@ -97,8 +111,8 @@ impl Node {
         let (raft, handle) = RaftStore::start(
             raft_cfg,
             &config.dir.join("raft"),
-            &slots.shards(),
-            KvStateMachine::new(engine.clone()),
+            &shards,
+            KvStateMachine::new(engine.clone(), slots.clone()),
         )?;
         Ok(Arc::new(Node {
             settings: crate::settings::Settings::new(&config),
@@ -106,7 +120,7 @@ impl Node {
             node_id,
             engine,
             raft,
-            slots: RwLock::new(slots),
+            slots,
             clients: ClientRegistry::default(),
             stats: Stats::default(),
             started: Instant::now(),

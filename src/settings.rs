@@ -21,7 +21,7 @@ use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
 use crate::config::Config;
-use crate::glob::glob_match;
+use crate::keyspace::glob::glob_match_with as glob_match;
 
 /// How a value is checked and normalized.
 #[derive(Clone, Copy)]

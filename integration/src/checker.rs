@@ -5,15 +5,24 @@
 //! the key are sequential: one in flight at most):
 //!
 //! - a *register*, SET to `1, 2, 3, …` in that order (the value is
-//!   [`register_value`]`(key, n)`). A write whose reply was lost (the node
-//!   died first) may or may not have happened, so the final value must be
-//!   one that was attempted and not older than the last acknowledged one:
-//!   `acked_max <= n <= attempted_max`; the key may be missing only if no
-//!   SET was acknowledged.
+//!   [`register_value`]`(key, n)`, so every value is unique and names its
+//!   key). A SET whose reply never came (the node died, the connection
+//!   broke, an error reply) is *indeterminate*: it may or may not have
+//!   happened, and — since it never completed — it may have taken effect
+//!   at any point after it was sent. So the final value must be the last
+//!   acknowledged one or an indeterminate one; the key may be missing
+//!   only if no SET was acknowledged. An acknowledged value older than the
+//!   last acknowledged one is a lost write.
 //! - a *counter*, INCRed. The final value (a missing key is 0) must lie in
-//!   `acked ..= attempted`.
+//!   `acked ..= attempted` (acknowledged plus indeterminate INCRs), and be
+//!   at least the largest value an INCR reply reported (counters only go
+//!   up, so a state a client was shown cannot be undone).
+//!
+//! CAVEATS: the checker trusts the history it is given: a client that
+//! records an ack it did not receive hides a loss. The unit tests below
+//! feed it synthetic histories with a lost write, to show it can fail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// One register's history, as its writer saw it.
@@ -25,18 +34,28 @@ pub struct RegisterHistory {
     pub acked_max: Option<u64>,
     /// How many SETs were acknowledged.
     pub acks: u64,
+    /// Values sent whose `+OK` never arrived: indeterminate.
+    pub unacked: BTreeSet<u64>,
 }
 
 impl RegisterHistory {
     /// Records that value `n` is about to be sent.
     pub fn attempt(&mut self, n: u64) {
         self.attempted_max = self.attempted_max.max(n);
+        self.unacked.insert(n);
     }
 
     /// Records that the SET of value `n` was acknowledged.
     pub fn ack(&mut self, n: u64) {
-        self.acked_max = Some(self.acked_max.map_or(n, |a| a.max(n)));
-        self.acks += 1;
+        if self.unacked.remove(&n) {
+            self.acked_max = Some(self.acked_max.map_or(n, |a| a.max(n)));
+            self.acks += 1;
+        }
+    }
+
+    /// SETs whose outcome is unknown.
+    pub fn indeterminate(&self) -> u64 {
+        self.unacked.len() as u64
     }
 }
 
@@ -47,6 +66,26 @@ pub struct CounterHistory {
     pub attempted: u64,
     /// INCRs whose integer reply arrived.
     pub acked: u64,
+    /// The largest value an INCR reply reported.
+    pub max_reply: Option<i64>,
+}
+
+impl CounterHistory {
+    /// Records that an INCR is about to be sent.
+    pub fn attempt(&mut self) {
+        self.attempted += 1;
+    }
+
+    /// Records an INCR's reply (the counter's new value).
+    pub fn ack(&mut self, reply: i64) {
+        self.acked += 1;
+        self.max_reply = Some(self.max_reply.map_or(reply, |m| m.max(reply)));
+    }
+
+    /// INCRs whose outcome is unknown.
+    pub fn indeterminate(&self) -> u64 {
+        self.attempted - self.acked
+    }
 }
 
 /// Everything the clients did.
@@ -71,12 +110,26 @@ impl History {
         self.registers.values().map(|r| r.attempted_max).sum()
     }
 
+    pub fn indeterminate_sets(&self) -> u64 {
+        self.registers
+            .values()
+            .map(RegisterHistory::indeterminate)
+            .sum()
+    }
+
     pub fn acked_incrs(&self) -> u64 {
         self.counters.values().map(|c| c.acked).sum()
     }
 
     pub fn attempted_incrs(&self) -> u64 {
         self.counters.values().map(|c| c.attempted).sum()
+    }
+
+    pub fn indeterminate_incrs(&self) -> u64 {
+        self.counters
+            .values()
+            .map(CounterHistory::indeterminate)
+            .sum()
     }
 
     /// Every key the checker will read.
@@ -122,9 +175,34 @@ impl fmt::Display for Violation {
     }
 }
 
+/// The checker's verdict, with how the indeterminate writes turned out
+/// (for the test's printout; none of these counts is a failure).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub violations: Vec<Violation>,
+    /// Registers holding their last acknowledged value.
+    pub registers_at_last_ack: u64,
+    /// Registers holding an indeterminate value newer than the last ack.
+    pub registers_at_later_indeterminate: u64,
+    /// Registers holding an indeterminate value older than the last ack
+    /// (allowed: it never completed, so it may have landed last).
+    pub registers_at_earlier_indeterminate: u64,
+    /// Registers missing, none of whose SETs was acknowledged.
+    pub registers_missing_unacked: u64,
+    /// Indeterminate INCRs that turned out to have happened.
+    pub indeterminate_incrs_applied: u64,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
 /// Checks the final state. `read(key)` returns the key's value (`None`
-/// when missing). Returns every violation, empty when all is well.
-pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -> Vec<Violation> {
+/// when missing).
+pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -> Report {
+    let mut report = Report::default();
     let mut out = Vec::new();
     let mut violation = |key: &str, kind, detail: String| {
         out.push(Violation {
@@ -134,37 +212,63 @@ pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -
         })
     };
     for (key, h) in &history.registers {
-        match (read(key), h.acked_max) {
-            (None, None) => {}
-            (None, Some(a)) => violation(
+        let v = match read(key) {
+            None => {
+                match h.acked_max {
+                    None => report.registers_missing_unacked += 1,
+                    Some(a) => violation(
+                        key,
+                        ViolationKind::LostAck,
+                        format!("missing, but SET #{a} was acknowledged"),
+                    ),
+                }
+                continue;
+            }
+            Some(v) => v,
+        };
+        let Some(n) = parse_register_value(key, &v) else {
+            violation(
+                key,
+                ViolationKind::Corrupt,
+                format!("holds {:?}", String::from_utf8_lossy(&v)),
+            );
+            continue;
+        };
+        if n == 0 || n > h.attempted_max {
+            violation(
+                key,
+                ViolationKind::Phantom,
+                format!(
+                    "holds SET #{n}, but only #1..=#{} were sent",
+                    h.attempted_max
+                ),
+            );
+        } else if Some(n) == h.acked_max {
+            report.registers_at_last_ack += 1;
+        } else if h.unacked.contains(&n) {
+            if h.acked_max.is_some_and(|a| n < a) {
+                report.registers_at_earlier_indeterminate += 1;
+            } else {
+                report.registers_at_later_indeterminate += 1;
+            }
+        } else {
+            violation(
                 key,
                 ViolationKind::LostAck,
-                format!("missing, but SET #{a} was acknowledged"),
-            ),
-            (Some(v), acked) => match parse_register_value(key, &v) {
-                None => violation(
-                    key,
-                    ViolationKind::Corrupt,
-                    format!("holds {:?}", String::from_utf8_lossy(&v)),
+                format!(
+                    "holds SET #{n}, but SET #{} was acknowledged after it",
+                    h.acked_max.unwrap_or(0)
                 ),
-                Some(n) if acked.is_some_and(|a| n < a) => violation(
-                    key,
-                    ViolationKind::LostAck,
-                    format!("holds SET #{n}, but SET #{} was acknowledged", acked.unwrap_or(0)),
-                ),
-                Some(n) if n == 0 || n > h.attempted_max => violation(
-                    key,
-                    ViolationKind::Phantom,
-                    format!("holds SET #{n}, but only #1..=#{} were sent", h.attempted_max),
-                ),
-                Some(_) => {}
-            },
+            );
         }
     }
     for (key, h) in &history.counters {
         let value = match read(key) {
             None => 0,
-            Some(v) => match std::str::from_utf8(&v).ok().and_then(|s| s.parse::<i64>().ok()) {
+            Some(v) => match std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+            {
                 Some(n) => n,
                 None => {
                     violation(
@@ -176,11 +280,16 @@ pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -
                 }
             },
         };
-        if value < h.acked as i64 {
+        let floor = (h.acked as i64).max(h.max_reply.unwrap_or(0));
+        if value < floor {
             violation(
                 key,
                 ViolationKind::LostAck,
-                format!("is {value}, but {} INCRs were acknowledged", h.acked),
+                format!(
+                    "is {value}, but {} INCRs were acknowledged, the last ones reaching {}",
+                    h.acked,
+                    h.max_reply.unwrap_or(0)
+                ),
             );
         } else if value > h.attempted as i64 {
             violation(
@@ -188,14 +297,19 @@ pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -
                 ViolationKind::Phantom,
                 format!("is {value}, but only {} INCRs were sent", h.attempted),
             );
+        } else {
+            report.indeterminate_incrs_applied += (value - h.acked as i64) as u64;
         }
     }
-    out
+    report.violations = out;
+    report
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
     use std::collections::HashMap;
 
     fn history() -> History {
@@ -209,25 +323,21 @@ mod tests {
         }
         h.registers.insert("r".into(), r);
         // Sent, never acknowledged.
-        h.registers.insert(
-            "r0".into(),
-            RegisterHistory {
-                attempted_max: 1,
-                acked_max: None,
-                acks: 0,
-            },
-        );
-        h.counters.insert(
-            "c".into(),
-            CounterHistory {
-                attempted: 7,
-                acked: 5,
-            },
-        );
+        let mut r0 = RegisterHistory::default();
+        r0.attempt(1);
+        h.registers.insert("r0".into(), r0);
+        let mut c = CounterHistory::default();
+        for i in 1..=7 {
+            c.attempt();
+            if i <= 5 {
+                c.ack(i);
+            }
+        }
+        h.counters.insert("c".into(), c);
         h
     }
 
-    fn run(h: &History, state: &[(&str, &str)]) -> Vec<Violation> {
+    fn run(h: &History, state: &[(&str, &str)]) -> Report {
         let state: HashMap<String, Vec<u8>> = state
             .iter()
             .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
@@ -235,14 +345,23 @@ mod tests {
         check(h, |k| state.get(k).cloned())
     }
 
-    fn kinds(v: &[Violation]) -> Vec<(String, ViolationKind)> {
-        v.iter().map(|v| (v.key.clone(), v.kind)).collect()
+    fn kinds(r: &Report) -> Vec<(String, ViolationKind)> {
+        r.violations
+            .iter()
+            .map(|v| (v.key.clone(), v.kind))
+            .collect()
     }
 
     #[test]
     fn values_round_trip() {
-        assert_eq!(parse_register_value("k", register_value("k", 42).as_bytes()), Some(42));
-        assert_eq!(parse_register_value("k", register_value("j", 42).as_bytes()), None);
+        assert_eq!(
+            parse_register_value("k", register_value("k", 42).as_bytes()),
+            Some(42)
+        );
+        assert_eq!(
+            parse_register_value("k", register_value("j", 42).as_bytes()),
+            None
+        );
         assert_eq!(parse_register_value("k", b"42"), None);
     }
 
@@ -254,55 +373,227 @@ mod tests {
             for c in 5..=7 {
                 let r = register_value("r", n);
                 let c = c.to_string();
-                assert!(run(&h, &[("r", &r), ("c", &c)]).is_empty(), "n={n} c={c}");
+                let rep = run(&h, &[("r", &r), ("c", &c)]);
+                assert!(rep.ok(), "n={n} c={c}: {:?}", rep.violations);
             }
         }
         // The unacknowledged-only register may be missing or hold #1.
-        let ok = run(
+        let rep = run(
             &h,
-            &[("r", &register_value("r", 8)), ("r0", &register_value("r0", 1)), ("c", "5")],
+            &[
+                ("r", &register_value("r", 8)),
+                ("r0", &register_value("r0", 1)),
+                ("c", "6"),
+            ],
         );
-        assert!(ok.is_empty(), "{ok:?}");
+        assert!(rep.ok(), "{:?}", rep.violations);
+        assert_eq!(
+            (
+                rep.registers_at_last_ack,
+                rep.registers_at_later_indeterminate
+            ),
+            (1, 1)
+        );
+        assert_eq!(rep.indeterminate_incrs_applied, 1);
+        let rep = run(&h, &[("r", &register_value("r", 9)), ("c", "5")]);
+        assert_eq!(
+            (
+                rep.registers_at_later_indeterminate,
+                rep.registers_missing_unacked
+            ),
+            (1, 1)
+        );
+    }
+
+    #[test]
+    fn an_older_indeterminate_set_may_land_last_but_an_older_acked_one_may_not() {
+        let mut h = History::default();
+        let mut r = RegisterHistory::default();
+        for n in 1..=5 {
+            r.attempt(n);
+            if n != 3 {
+                r.ack(n);
+            }
+        }
+        h.registers.insert("r".into(), r);
+        let rep = run(&h, &[("r", &register_value("r", 3))]);
+        assert!(rep.ok(), "{:?}", rep.violations);
+        assert_eq!(rep.registers_at_earlier_indeterminate, 1);
+        let rep = run(&h, &[("r", &register_value("r", 4))]);
+        assert_eq!(kinds(&rep), vec![("r".into(), ViolationKind::LostAck)]);
     }
 
     #[test]
     fn reports_a_lost_acknowledged_set() {
         let h = history();
-        let v = run(&h, &[("r", &register_value("r", 7)), ("c", "5")]);
-        assert_eq!(kinds(&v), vec![("r".into(), ViolationKind::LostAck)]);
-        let v = run(&h, &[("c", "5")]);
-        assert_eq!(kinds(&v), vec![("r".into(), ViolationKind::LostAck)]);
+        let rep = run(&h, &[("r", &register_value("r", 7)), ("c", "5")]);
+        assert_eq!(kinds(&rep), vec![("r".into(), ViolationKind::LostAck)]);
+        let rep = run(&h, &[("c", "5")]);
+        assert_eq!(kinds(&rep), vec![("r".into(), ViolationKind::LostAck)]);
     }
 
     #[test]
     fn reports_a_lost_acknowledged_incr() {
         let h = history();
-        let v = run(&h, &[("r", &register_value("r", 8)), ("c", "4")]);
-        assert_eq!(kinds(&v), vec![("c".into(), ViolationKind::LostAck)]);
+        let rep = run(&h, &[("r", &register_value("r", 8)), ("c", "4")]);
+        assert_eq!(kinds(&rep), vec![("c".into(), ViolationKind::LostAck)]);
         // A missing counter is 0: every acknowledged INCR was lost.
-        let v = run(&h, &[("r", &register_value("r", 8))]);
-        assert_eq!(kinds(&v), vec![("c".into(), ViolationKind::LostAck)]);
+        let rep = run(&h, &[("r", &register_value("r", 8))]);
+        assert_eq!(kinds(&rep), vec![("c".into(), ViolationKind::LostAck)]);
+        // Below a value a reply reported, though not below the ack count:
+        // two indeterminate INCRs happened, then an acked one was lost.
+        let mut c = CounterHistory::default();
+        for _ in 0..3 {
+            c.attempt();
+        }
+        c.ack(3);
+        let mut h = History::default();
+        h.counters.insert("c".into(), c);
+        let rep = run(&h, &[("c", "2")]);
+        assert_eq!(kinds(&rep), vec![("c".into(), ViolationKind::LostAck)]);
+        assert!(run(&h, &[("c", "3")]).ok());
     }
 
     #[test]
     fn reports_phantoms_and_corruption() {
         let h = history();
-        let v = run(&h, &[("r", &register_value("r", 11)), ("c", "8")]);
+        let rep = run(&h, &[("r", &register_value("r", 11)), ("c", "8")]);
         assert_eq!(
-            kinds(&v),
-            vec![("r".into(), ViolationKind::Phantom), ("c".into(), ViolationKind::Phantom)]
+            kinds(&rep),
+            vec![
+                ("r".into(), ViolationKind::Phantom),
+                ("c".into(), ViolationKind::Phantom)
+            ]
         );
-        let v = run(&h, &[("r", "8|r|xx"), ("c", "five")]);
+        let rep = run(&h, &[("r", "8|r|xx"), ("c", "five")]);
         assert_eq!(
-            kinds(&v),
-            vec![("r".into(), ViolationKind::Corrupt), ("c".into(), ViolationKind::Corrupt)]
+            kinds(&rep),
+            vec![
+                ("r".into(), ViolationKind::Corrupt),
+                ("c".into(), ViolationKind::Corrupt)
+            ]
         );
     }
 
     #[test]
     fn counts_add_up() {
         let h = history();
-        assert_eq!((h.acked_sets(), h.attempted_sets()), (8, 11));
-        assert_eq!((h.acked_incrs(), h.attempted_incrs()), (5, 7));
+        assert_eq!(
+            (h.acked_sets(), h.attempted_sets(), h.indeterminate_sets()),
+            (8, 11, 3)
+        );
+        assert_eq!(
+            (
+                h.acked_incrs(),
+                h.attempted_incrs(),
+                h.indeterminate_incrs()
+            ),
+            (5, 7, 2)
+        );
+    }
+
+    /// A toy store with a durable part and a volatile part, standing in
+    /// for a node. `ack_before_sync` is the bug `--unsafe-no-fsync` would
+    /// be: writes acknowledged while only in memory.
+    struct ToyNode {
+        durable: HashMap<String, Vec<u8>>,
+        volatile: HashMap<String, Vec<u8>>,
+        ack_before_sync: bool,
+    }
+
+    impl ToyNode {
+        fn get(&self, k: &str) -> Option<Vec<u8>> {
+            self.volatile
+                .get(k)
+                .or_else(|| self.durable.get(k))
+                .cloned()
+        }
+
+        /// Applies a write; returns whether the client hears back.
+        fn write(&mut self, k: &str, v: Vec<u8>, rng: &mut StdRng) -> bool {
+            self.volatile.insert(k.to_string(), v);
+            if self.ack_before_sync {
+                if rng.random_bool(0.3) {
+                    self.sync();
+                }
+                true
+            } else {
+                self.sync();
+                // The reply may still be lost on the way back.
+                !rng.random_bool(0.05)
+            }
+        }
+
+        fn sync(&mut self) {
+            self.durable.extend(self.volatile.drain());
+        }
+
+        fn crash(&mut self) {
+            self.volatile.clear();
+        }
+    }
+
+    /// Random SET/INCR histories against a [`ToyNode`] with crashes.
+    fn simulate(ack_before_sync: bool, seed: u64) -> Report {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut node = ToyNode {
+            durable: HashMap::new(),
+            volatile: HashMap::new(),
+            ack_before_sync,
+        };
+        let mut h = History::default();
+        for step in 0..2000 {
+            if step % 97 == 96 {
+                node.crash();
+            }
+            let i = rng.random_range(0..4);
+            if rng.random_bool(0.5) {
+                let key = format!("reg:{i}");
+                let r = h.registers.entry(key.clone()).or_default();
+                let n = r.attempted_max + 1;
+                r.attempt(n);
+                if node.write(&key, register_value(&key, n).into_bytes(), &mut rng) {
+                    r.ack(n);
+                }
+            } else {
+                let key = format!("ctr:{i}");
+                let c = h.counters.entry(key.clone()).or_default();
+                let cur: i64 = node
+                    .get(&key)
+                    .map_or(0, |v| String::from_utf8(v).unwrap().parse().unwrap());
+                c.attempt();
+                let next = cur + 1;
+                if node.write(&key, next.to_string().into_bytes(), &mut rng) {
+                    c.ack(next);
+                }
+            }
+        }
+        node.crash();
+        check(&h, |k| node.get(k))
+    }
+
+    #[test]
+    fn a_node_that_acknowledges_before_syncing_is_caught() {
+        for seed in 0..5 {
+            let rep = simulate(true, seed);
+            assert!(
+                rep.violations
+                    .iter()
+                    .any(|v| v.kind == ViolationKind::LostAck),
+                "seed {seed}: lost writes went unnoticed"
+            );
+            assert!(rep
+                .violations
+                .iter()
+                .all(|v| v.kind == ViolationKind::LostAck));
+        }
+    }
+
+    #[test]
+    fn a_node_that_syncs_before_acknowledging_passes() {
+        for seed in 0..5 {
+            let rep = simulate(false, seed);
+            assert!(rep.ok(), "seed {seed}: {:?}", rep.violations);
+        }
     }
 }

@@ -323,6 +323,11 @@ impl TestNode {
         self.opts.server
     }
 
+    /// The password clients must AUTH with, if any.
+    pub fn requirepass(&self) -> Option<&str> {
+        self.opts.requirepass.as_deref()
+    }
+
     /// How many times the process was started.
     pub fn starts(&self) -> u32 {
         self.starts
@@ -434,7 +439,9 @@ impl TestNode {
     }
 
     /// An async Redis Cluster connection seeded with this node.
-    pub async fn cluster_conn(&self) -> redis::RedisResult<redis::cluster_async::ClusterConnection> {
+    pub async fn cluster_conn(
+        &self,
+    ) -> redis::RedisResult<redis::cluster_async::ClusterConnection> {
         redis::cluster::ClusterClient::builder(vec![self.url()])
             .connection_timeout(Duration::from_secs(5))
             .response_timeout(Duration::from_secs(5))

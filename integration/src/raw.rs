@@ -1,16 +1,22 @@
-//! A raw, blocking RESP2 connection for byte-level tests: send any bytes,
-//! read replies decoded by `redis-protocol` (an independent decoder), or
-//! read everything until the server closes.
+//! A raw, blocking RESP connection for byte-level tests: send any bytes,
+//! read replies decoded by `redis-protocol` (an independent decoder) as
+//! RESP2 or RESP3 frames or as their exact bytes, or read everything until
+//! the server closes.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 pub use redis_protocol::resp2::types::OwnedFrame as Frame;
+pub use redis_protocol::resp3::types::OwnedFrame as Frame3;
+
+/// A decoder: `Ok(Some((frame, bytes used)))`, `Ok(None)` when incomplete.
+type Decode<F> = fn(&[u8]) -> Result<Option<(F, usize)>, redis_protocol::error::RedisProtocolError>;
 
 /// Encodes a command as a RESP multibulk of bulk strings.
 pub fn encode_cmd<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
     out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
     for a in args {
         let a = a.as_ref();
@@ -76,11 +82,36 @@ impl RawConn {
     /// Reads one reply. `UnexpectedEof` if the server closes first,
     /// `InvalidData` if the bytes are not RESP2.
     pub fn read_frame(&mut self) -> io::Result<Frame> {
+        self.read_with(redis_protocol::resp2::decode::decode)
+            .map(|(f, _)| f)
+    }
+
+    /// Reads one RESP3 reply (after `HELLO 3`).
+    pub fn read_frame3(&mut self) -> io::Result<Frame3> {
+        self.read_with(redis_protocol::resp3::decode::complete::decode)
+            .map(|(f, _)| f)
+    }
+
+    /// Reads one RESP2 reply and returns its exact bytes.
+    pub fn read_reply_bytes(&mut self) -> io::Result<Vec<u8>> {
+        self.read_with(redis_protocol::resp2::decode::decode)
+            .map(|(_, b)| b)
+    }
+
+    /// Reads one RESP3 reply and returns its exact bytes.
+    pub fn read_reply_bytes3(&mut self) -> io::Result<Vec<u8>> {
+        self.read_with(redis_protocol::resp3::decode::complete::decode)
+            .map(|(_, b)| b)
+    }
+
+    /// Reads until `decode` finds a whole frame at the front of the buffer;
+    /// returns it with its bytes.
+    fn read_with<F>(&mut self, decode: Decode<F>) -> io::Result<(F, Vec<u8>)> {
         loop {
-            match redis_protocol::resp2::decode::decode(&self.buf) {
+            match decode(&self.buf) {
                 Ok(Some((frame, used))) => {
-                    self.buf.drain(..used);
-                    return Ok(frame);
+                    let bytes = self.buf.drain(..used).collect();
+                    return Ok((frame, bytes));
                 }
                 Ok(None) => {}
                 Err(e) => {

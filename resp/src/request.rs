@@ -17,13 +17,25 @@ pub struct Limits {
     pub max_bulk_len: u64,
     /// The largest number of elements in a multibulk (Redis: `INT_MAX`).
     pub max_multibulk_len: u64,
+    /// The client has yet to authenticate (a password is required): as in
+    /// Redis, it may then announce at most [`UNAUTH_MAX_MULTIBULK_LEN`]
+    /// elements and [`UNAUTH_MAX_BULK_LEN`]-byte bulks, so that a stranger
+    /// cannot make the server buffer much.
+    pub unauthenticated: bool,
 }
+
+/// The most elements a multibulk from an unauthenticated client may have.
+pub const UNAUTH_MAX_MULTIBULK_LEN: u64 = 10;
+
+/// The longest bulk an unauthenticated client may announce.
+pub const UNAUTH_MAX_BULK_LEN: u64 = 16 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bulk_len: 512 * 1024 * 1024,
             max_multibulk_len: i32::MAX as u64,
+            unauthenticated: false,
         }
     }
 }
@@ -149,9 +161,15 @@ fn parse_multibulk(buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError>
         return Ok(Parsed::Incomplete);
     }
     let count = match parse_i64(&buf[1..cr]) {
+        Some(n) if n > 0 && n as u64 > limits.max_multibulk_len => {
+            return Err(ProtocolError::new("invalid multibulk length"))
+        }
+        Some(n) if n > 0 && limits.unauthenticated && n as u64 > UNAUTH_MAX_MULTIBULK_LEN => {
+            return Err(ProtocolError::new("unauthenticated multibulk length"))
+        }
         Some(n) if n <= 0 => return Ok(Parsed::Empty(cr + 2)),
-        Some(n) if (n as u64) <= limits.max_multibulk_len => n as u64,
-        _ => return Err(ProtocolError::new("invalid multibulk length")),
+        Some(n) => n as u64,
+        None => return Err(ProtocolError::new("invalid multibulk length")),
     };
     let mut pos = cr + 2;
     let mut args = Vec::with_capacity(count.min(1024) as usize);
@@ -178,8 +196,14 @@ fn parse_multibulk(buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError>
             return Ok(Parsed::Incomplete);
         }
         let len = match parse_i64(&buf[pos + 1..cr]) {
-            Some(n) if n >= 0 && (n as u64) <= limits.max_bulk_len => n as usize,
-            _ => return Err(ProtocolError::new("invalid bulk length")),
+            Some(n) if n < 0 || n as u64 > limits.max_bulk_len => {
+                return Err(ProtocolError::new("invalid bulk length"))
+            }
+            Some(n) if limits.unauthenticated && n as u64 > UNAUTH_MAX_BULK_LEN => {
+                return Err(ProtocolError::new("unauthenticated bulk length"))
+            }
+            Some(n) => n as usize,
+            None => return Err(ProtocolError::new("invalid bulk length")),
         };
         let start = cr + 2;
         // The bulk and its trailing CRLF must have arrived. Like Redis, the
@@ -375,6 +399,38 @@ mod tests {
         let mut mb = b"*".to_vec();
         mb.extend(vec![b'1'; INLINE_MAX_SIZE + 10]);
         assert_eq!(err(&mb), "Protocol error: too big mbulk count string");
+    }
+
+    #[test]
+    fn unauthenticated_clients_get_small_limits() {
+        let l = Limits {
+            unauthenticated: true,
+            ..Limits::default()
+        };
+        let parse_unauth = |input: &[u8]| {
+            let mut buf = BytesMut::from(input);
+            parse_request(&mut buf, &l).map(|r| r.is_some())
+        };
+        assert_eq!(parse_unauth(b"*10\r\n"), Ok(false));
+        assert_eq!(
+            parse_unauth(b"*11\r\n").unwrap_err().to_string(),
+            "Protocol error: unauthenticated multibulk length"
+        );
+        assert_eq!(
+            parse_unauth(b"*3000000000\r\n").unwrap_err().to_string(),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(parse_unauth(b"*-20\r\n"), Ok(false));
+        assert_eq!(parse_unauth(b"*1\r\n$16384\r\n"), Ok(false));
+        assert_eq!(
+            parse_unauth(b"*1\r\n$16385\r\n").unwrap_err().to_string(),
+            "Protocol error: unauthenticated bulk length"
+        );
+        assert_eq!(
+            parse_unauth(b"*1\r\n$-3\r\n").unwrap_err().to_string(),
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(parse("*11\r\n".as_bytes()).unwrap(), None);
     }
 
     #[test]

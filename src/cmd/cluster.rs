@@ -1,5 +1,396 @@
-//! Cluster commands: CLUSTER …, READONLY, READWRITE, ASKING.
+//! Cluster commands: CLUSTER KEYSLOT/INFO/MYID/SLOTS/SHARDS/NODES/
+//! COUNTKEYSINSLOT/GETKEYSINSLOT/HELP, READONLY, READWRITE, ASKING.
+//!
+//! What: the commands cluster clients and `redis-cli --cluster` use to learn
+//! the slot map, answered from the node's own slot map and Raft replicas
+//! (see [`topology`] for how redraft's shards become Redis nodes). With
+//! one node, that is a one-node Redis Cluster owning all 16384 slots.
+//!
+//! Why `Node` handlers: none of these go through Raft. COUNTKEYSINSLOT and
+//! GETKEYSINSLOT read the engine directly, like other reads on the leader,
+//! and skip expired keys (Redis counts keys not yet reclaimed; redraft
+//! hides them everywhere else, so it hides them here too).
+//!
+//! CAVEATS:
+//! - Only the read-only subcommands exist; slot assignment (ADDSLOTS,
+//!   SETSLOT, MEET, …) is redraft's own business, through Raft.
+//! - CLUSTER MYSHARDID (Redis 7.2) is not offered: the reference is 7.0.
 
-use super::CommandSpec;
+mod topology;
 
-pub static COMMANDS: &[CommandSpec] = &[];
+use bytes::Bytes;
+use redraft_cluster::{key_slot, Slot, SLOT_COUNT};
+use redraft_resp::Reply;
+
+use super::args::int;
+use super::error::reply;
+use super::flags::*;
+use super::{CommandSpec, Handler};
+use crate::keyspace;
+use crate::node::Node;
+use crate::session::Session;
+pub use topology::{merge_ranges, ClusterView, LocalIdentity, NodeView};
+
+const CLUSTER_ACL: &[&str] = &["slow"];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "cluster",
+        -2,
+        &[],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Container,
+    )
+    .doc(
+        "cluster",
+        "A container for cluster commands",
+        "3.0.0",
+        "Depends on subcommand.",
+    )
+    .with_subcommands(SUBCOMMANDS),
+    CommandSpec::new(
+        "readonly",
+        1,
+        &[LOADING, STALE, FAST],
+        (0, 0, 0),
+        &["fast", "connection"],
+        Handler::Node(readonly),
+    )
+    .doc(
+        "cluster",
+        "Enables read queries for a connection to a cluster replica node",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "readwrite",
+        1,
+        &[LOADING, STALE, FAST],
+        (0, 0, 0),
+        &["fast", "connection"],
+        Handler::Node(readwrite),
+    )
+    .doc(
+        "cluster",
+        "Disables read queries for a connection to a cluster replica node",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "asking",
+        1,
+        &[FAST],
+        (0, 0, 0),
+        &["fast", "connection"],
+        Handler::Node(asking),
+    )
+    .doc(
+        "cluster",
+        "Sent by cluster clients after an -ASK redirect",
+        "3.0.0",
+        "O(1)",
+    ),
+];
+
+static SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "cluster|countkeysinslot",
+        3,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(countkeysinslot),
+    )
+    .doc(
+        "cluster",
+        "Return the number of local keys in the specified hash slot",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "cluster|getkeysinslot",
+        4,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(getkeysinslot),
+    )
+    .doc(
+        "cluster",
+        "Return local key names in the specified hash slot",
+        "3.0.0",
+        "O(log(N)) where N is the number of requested keys",
+    ),
+    CommandSpec::new(
+        "cluster|help",
+        2,
+        &[LOADING, STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(help),
+    )
+    .doc(
+        "cluster",
+        "Show helpful text about the different subcommands",
+        "5.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "cluster|info",
+        2,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(info),
+    )
+    .doc(
+        "cluster",
+        "Provides info about Redis Cluster node state",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "cluster|keyslot",
+        3,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(keyslot),
+    )
+    .doc(
+        "cluster",
+        "Returns the hash slot of the specified key",
+        "3.0.0",
+        "O(N) where N is the number of bytes in the key",
+    ),
+    CommandSpec::new(
+        "cluster|myid",
+        2,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(myid),
+    )
+    .doc("cluster", "Return the node id", "3.0.0", "O(1)"),
+    CommandSpec::new(
+        "cluster|nodes",
+        2,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(nodes),
+    )
+    .doc(
+        "cluster",
+        "Get Cluster config for the node",
+        "3.0.0",
+        "O(N) where N is the total number of Cluster nodes",
+    ),
+    CommandSpec::new(
+        "cluster|shards",
+        2,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(shards),
+    )
+    .doc(
+        "cluster",
+        "Get array of cluster slots to node mappings",
+        "7.0.0",
+        "O(N) where N is the total number of cluster nodes",
+    ),
+    CommandSpec::new(
+        "cluster|slots",
+        2,
+        &[STALE],
+        (0, 0, 0),
+        CLUSTER_ACL,
+        Handler::Node(slots),
+    )
+    .doc(
+        "cluster",
+        "Get array of Cluster slot to node mappings",
+        "3.0.0",
+        "O(N) where N is the total number of Cluster nodes",
+    ),
+];
+
+/// CLUSTER HELP's lines after the first: each subcommand, then what it does.
+const HELP: &[&str] = &[
+    "COUNTKEYSINSLOT <slot>",
+    "    Return the number of keys stored in <slot>.",
+    "GETKEYSINSLOT <slot> <count>",
+    "    Return up to <count> key names stored in <slot>.",
+    "INFO",
+    "    Return the state of the cluster as this node sees it.",
+    "KEYSLOT <key>",
+    "    Return the hash slot <key> belongs to.",
+    "MYID",
+    "    Return this node's id.",
+    "NODES",
+    "    Return the cluster's nodes, one per line:",
+    "    <id> <ip:port@cport> <flags> <master> <ping-sent> <pong-recv> <epoch> <link> <slot> ...",
+    "SHARDS",
+    "    Return each shard's slot ranges and nodes.",
+    "SLOTS",
+    "    Return each slot range with its master's and replicas' ip, port and id.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn help(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    help_reply()
+}
+
+fn help_reply() -> Reply {
+    let first = "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:";
+    Reply::Array(
+        std::iter::once(first)
+            .chain(HELP.iter().copied())
+            .map(Reply::status)
+            .collect(),
+    )
+}
+
+fn keyslot(_s: &mut Session, _n: &Node, args: &[Bytes]) -> Reply {
+    Reply::Integer(i64::from(key_slot(&args[2])))
+}
+
+/// Multi-line text: a verbatim string in RESP3, a bulk string in RESP2.
+fn text(t: String) -> Reply {
+    Reply::Verbatim("txt", Bytes::from(t))
+}
+
+fn info(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
+    text(ClusterView::of(n).info_text())
+}
+
+fn myid(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
+    Reply::bulk(n.node_id.clone())
+}
+
+fn nodes(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
+    text(ClusterView::of(n).nodes_text())
+}
+
+fn slots(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
+    ClusterView::of(n).slots_reply()
+}
+
+fn shards(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
+    ClusterView::of(n).shards_reply()
+}
+
+/// A slot argument: an integer (else Redis's integer error) in `0..16384`.
+fn slot_arg(arg: &[u8]) -> Result<Option<Slot>, Reply> {
+    let n = int(arg)?;
+    Ok((0..i64::from(SLOT_COUNT)).contains(&n).then_some(n as Slot))
+}
+
+fn countkeysinslot(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
+    let slot = match slot_arg(&args[2]) {
+        Ok(Some(slot)) => slot,
+        Ok(None) => return Reply::error("ERR Invalid slot"),
+        Err(e) => return e,
+    };
+    reply(
+        keyspace::count_keys_in_slot(n.engine.as_ref(), slot, crate::clock::now_ms()),
+        |c| Reply::Integer(i64::try_from(c).unwrap_or(i64::MAX)),
+    )
+}
+
+fn getkeysinslot(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
+    let invalid = || Reply::error("ERR Invalid slot or number of keys");
+    // Both integers are parsed before either is range-checked, as Redis does.
+    let slot = match slot_arg(&args[2]) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let count = match int(&args[3]) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let (Some(slot), Ok(count)) = (slot, usize::try_from(count)) else {
+        return invalid();
+    };
+    reply(
+        keyspace::keys_in_slot(n.engine.as_ref(), slot, crate::clock::now_ms(), count),
+        |keys| Reply::Array(keys.into_iter().map(Reply::bulk).collect()),
+    )
+}
+
+fn readonly(s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    s.set_readonly(true);
+    Reply::ok()
+}
+
+fn readwrite(s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    s.set_readonly(false);
+    Reply::ok()
+}
+
+fn asking(s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    s.asking = true;
+    Reply::ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::lookup;
+    use crate::cmd::table::find_subcommand;
+
+    #[test]
+    fn every_subcommand_is_in_the_table() {
+        let cluster = lookup(b"CLUSTER").expect("cluster");
+        for sub in [
+            "countkeysinslot",
+            "getkeysinslot",
+            "help",
+            "info",
+            "keyslot",
+            "myid",
+            "nodes",
+            "shards",
+            "slots",
+        ] {
+            let spec = find_subcommand(cluster, sub.to_uppercase().as_bytes())
+                .unwrap_or_else(|| panic!("cluster|{sub}"));
+            assert!(spec.has_flag(STALE), "{sub}");
+        }
+        for name in ["readonly", "readwrite", "asking"] {
+            assert!(
+                lookup(name.as_bytes()).is_some_and(|c| c.has_flag(FAST)),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn slot_arguments_as_redis_parses_them() {
+        assert_eq!(slot_arg(b"0"), Ok(Some(0)));
+        assert_eq!(slot_arg(b"16383"), Ok(Some(16383)));
+        assert_eq!(slot_arg(b"16384"), Ok(None));
+        assert_eq!(slot_arg(b"-1"), Ok(None));
+        assert!(slot_arg(b"01").is_err(), "no leading zeros");
+        assert!(slot_arg(b"abc").is_err());
+    }
+
+    #[test]
+    fn help_lists_every_subcommand() {
+        let Reply::Array(lines) = help_reply() else {
+            panic!("help is an array")
+        };
+        for sub in SUBCOMMANDS {
+            let name = sub.name.trim_start_matches("cluster|").to_ascii_uppercase();
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| matches!(l, Reply::Status(s) if s.starts_with(name.as_bytes()))),
+                "HELP lacks {name}"
+            );
+        }
+    }
+}

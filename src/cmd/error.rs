@@ -30,15 +30,21 @@ pub fn err_wrong_args(name: &str) -> Reply {
 /// of the first arguments.
 pub fn err_unknown_command(args: &[bytes::Bytes]) -> Reply {
     let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
-    let mut msg = format!("ERR unknown command '{name}', with args beginning with: ");
+    // The 128-byte budget covers the quoted arguments alone, as in Redis.
+    let mut quoted: Vec<u8> = Vec::new();
     for a in args.iter().skip(1) {
-        if msg.len() >= 128 {
+        if quoted.len() >= 128 {
             break;
         }
-        let a = String::from_utf8_lossy(&a[..a.len().min(128 - msg.len().min(128))]).into_owned();
-        msg.push_str(&format!("'{a}' "));
+        let room = 128 - quoted.len();
+        quoted.push(b'\'');
+        quoted.extend_from_slice(&a[..a.len().min(room)]);
+        quoted.extend_from_slice(b"' ");
     }
-    Reply::error(msg)
+    let quoted = String::from_utf8_lossy(&quoted);
+    Reply::error(format!(
+        "ERR unknown command '{name}', with args beginning with: {quoted}"
+    ))
 }
 
 pub fn err_unknown_subcommand(container: &str, sub: &[u8]) -> Reply {

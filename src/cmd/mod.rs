@@ -30,6 +30,7 @@ pub mod table;
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
+use redraft_cluster::SlotRange;
 use redraft_resp::Reply;
 
 use crate::keyspace::Overlay;
@@ -58,6 +59,34 @@ pub mod flags {
     pub const NO_MULTI: &str = "no_multi";
     pub const MOVABLEKEYS: &str = "movablekeys";
     pub const ALLOW_BUSY: &str = "allow_busy";
+    pub const NO_MANDATORY_KEYS: &str = "no_mandatory_keys";
+    pub const NO_ASYNC_LOADING: &str = "no_async_loading";
+
+    /// Every flag, in the order `COMMAND INFO` lists them (Redis 7.0's bit
+    /// order). `may_replicate` is accepted in rows but, as in Redis, never
+    /// shown.
+    pub const ORDER: &[&str] = &[
+        WRITE,
+        READONLY,
+        DENYOOM,
+        ADMIN,
+        PUBSUB,
+        NOSCRIPT,
+        BLOCKING,
+        LOADING,
+        STALE,
+        SKIP_MONITOR,
+        SKIP_SLOWLOG,
+        ASKING,
+        FAST,
+        NO_AUTH,
+        MAY_REPLICATE,
+        NO_MANDATORY_KEYS,
+        NO_ASYNC_LOADING,
+        NO_MULTI,
+        MOVABLEKEYS,
+        ALLOW_BUSY,
+    ];
 }
 
 /// What runs a command.
@@ -99,6 +128,12 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
+    /// Internal commands (named `__…`) are proposed by the node itself
+    /// (the expiry sweeper); clients get "unknown command" for them.
+    pub fn is_internal(&self) -> bool {
+        self.name.starts_with("__")
+    }
+
     pub fn is_write(&self) -> bool {
         matches!(self.handler, Handler::Write { .. })
     }
@@ -154,6 +189,25 @@ pub struct ApplyCtx<'a, 'e> {
     pub now_ms: u64,
     /// Seeded by the proposal: the same draws on every replica.
     pub rng: &'a mut StdRng,
+    /// The slot ranges of the shard being applied to: what a keyless write
+    /// (FLUSHALL, FLUSHDB) covers on this shard.
+    pub ranges: &'a [SlotRange],
+}
+
+/// A container's HELP reply, as Redis lays it out: a usage line naming the
+/// container, then `lines` (each subcommand, and indented what it does),
+/// every line a status string.
+pub fn help_reply(container: &str, lines: &[&str]) -> Reply {
+    let usage = format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        container.to_ascii_uppercase()
+    );
+    Reply::Array(
+        std::iter::once(usage)
+            .chain(lines.iter().map(|l| l.to_string()))
+            .map(|l| Reply::Status(Bytes::from(l)))
+            .collect(),
+    )
 }
 
 /// Applies one proposed command. Unknown names cannot be proposed; a

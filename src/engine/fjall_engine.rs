@@ -16,7 +16,10 @@
 //!   journal entry is handed to the OS on commit (fjall's
 //!   `PersistMode::Buffer`), so a process crash loses nothing; a power cut
 //!   can lose what was not synced.
-//! - [`Engine::sync`] fsyncs the journal (`PersistMode::SyncAll`).
+//! - [`Engine::sync`] fsyncs the active journal (`PersistMode::SyncAll`).
+//!   That covers every earlier batch: fjall fsyncs a journal when it seals
+//!   it (on memtable rotation), and deletes a sealed journal only after the
+//!   SSTables holding its data are written and synced.
 //! - fjall replays the journal in order on open and drops a torn tail, so a
 //!   crash recovers a prefix of the batches.
 //! - Dropping the engine also fsyncs the journal (fjall does so on drop).

@@ -40,6 +40,8 @@ pub mod bench;
 pub mod fjall_engine;
 pub mod memory;
 pub mod sled_engine;
+#[cfg(test)]
+mod suite;
 
 use std::io;
 use std::ops::Bound;

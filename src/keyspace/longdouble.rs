@@ -216,17 +216,18 @@ fn round_u128(neg: bool, r: u128, unit_exp: i64) -> Option<LongDouble> {
 }
 
 /// Parses `s` as Redis's `string2ld` does: `strtold` must consume the whole
-/// input (up to a NUL, where C strings end), no leading whitespace, not
+/// input (a NUL byte included), no leading whitespace, not
 /// NaN, and no overflow or underflow to zero. `None` when it is not a valid
 /// float.
 pub fn parse(s: &[u8]) -> Option<Parsed> {
     if s.is_empty() || s.len() >= MAX_CHARS {
         return None;
     }
-    let s = match s.iter().position(|&b| b == 0) {
-        Some(i) => &s[..i],
-        None => s,
-    };
+    // strtold stops at a NUL, and Redis rejects a parse that did not
+    // consume every byte.
+    if s.contains(&0) {
+        return None;
+    }
     let first = *s.first()?;
     if matches!(first, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         return None;
@@ -709,7 +710,10 @@ mod tests {
         assert_eq!(incr("0", "0.1"), "0.1");
         assert_eq!(incr("0.1", "0.2"), "0.3");
         assert_eq!(incr("0", "-0.0"), "0");
-        assert_eq!(incr("0", "1.23456789012345678901234"), "1.23456789012345679");
+        assert_eq!(
+            incr("0", "1.23456789012345678901234"),
+            "1.23456789012345679"
+        );
         assert_eq!(
             incr("0", "123456789012345678901234567890"),
             "123456789012345678899921813504"
@@ -727,15 +731,15 @@ mod tests {
         assert_eq!(dbl_max.len(), 309);
         let big = incr("1.7976931348623157e308", "1e4930");
         assert!(big.starts_with("10000000000000000000261737848870379305720819507551225"));
-        assert!(big.ends_with("4149975035904"));
+        assert!(big.ends_with("41149975035904"));
         assert_eq!(big.len(), 4931);
     }
 
     #[test]
     fn rejects_what_string2ld_rejects() {
         for bad in [
-            "", "abc", " 1", "1 ", "nan", "NaN", "nan(1)", "1e", "1e+", "e5", ".", "-", "+",
-            "0x", "0xg", "1e5000", "1e-5000", "1..2", "1.2.3", "infinit", "0x1p", "--1",
+            "", "abc", " 1", "1 ", "nan", "NaN", "nan(1)", "1e", "1e+", "e5", ".", "-", "+", "0x",
+            "0xg", "1e5000", "1e-5000", "1..2", "1.2.3", "infinit", "0x1p", "--1",
         ] {
             assert_eq!(parse(bad.as_bytes()), None, "{bad:?}");
         }
@@ -749,8 +753,9 @@ mod tests {
         for s in ["inf", "-inf", "INF", "Infinity", "+infinity"] {
             assert_eq!(parse(s.as_bytes()), Some(Parsed::Infinite), "{s}");
         }
-        // C strings end at NUL.
-        assert_eq!(parse(b"1.5\0junk"), parse(b"1.5"));
+        // Redis checks that strtold consumed every byte: a NUL stops it.
+        assert_eq!(parse(b"1.5\0junk"), None);
+        assert_eq!(parse(b"1.5\0"), None);
     }
 
     #[test]

@@ -263,3 +263,39 @@ pub fn delete_key(ov: &mut Overlay<'_>, key: &[u8], now_ms: u64) -> KsResult<boo
         }
     }
 }
+
+/// Up to `limit` live (not expired) user keys of `slot`, in key order
+/// (CLUSTER GETKEYSINSLOT).
+pub fn keys_in_slot(
+    kv: &(impl KvRead + ?Sized),
+    slot: Slot,
+    now_ms: u64,
+    limit: usize,
+) -> KsResult<Vec<Vec<u8>>> {
+    let mut keys = Vec::new();
+    for pair in kv.scan(slot_meta_range(slot)) {
+        if keys.len() >= limit {
+            break;
+        }
+        let (k, v) = pair?;
+        if !Meta::decode(&v)?.is_expired(now_ms) {
+            if let Some(user) = user_key_of(&k) {
+                keys.push(user.to_vec());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// How many live (not expired) user keys `slot` holds
+/// (CLUSTER COUNTKEYSINSLOT).
+pub fn count_keys_in_slot(kv: &(impl KvRead + ?Sized), slot: Slot, now_ms: u64) -> KsResult<u64> {
+    let mut n = 0;
+    for pair in kv.scan(slot_meta_range(slot)) {
+        let (_, v) = pair?;
+        if !Meta::decode(&v)?.is_expired(now_ms) {
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,445 @@
+//! # Server commands
+//!
+//! INFO, DBSIZE, TIME, CONFIG, FLUSHALL, FLUSHDB, COMMAND, LASTSAVE, SAVE
+//! and BGSAVE, with redis-server 7.0's arity, flags, ACL categories and
+//! replies.
+//!
+//! - [`command`]: COMMAND and its subcommands, from the one command table
+//!   (plus generated Redis metadata, [`command_meta`], for tips, key specs
+//!   and long docs).
+//! - [`config`]: CONFIG over the node's runtime settings
+//!   (`crate::settings`).
+//! - here: the rest. INFO text comes from `crate::info`.
+//!
+//! FLUSHALL and FLUSHDB are keyless writes: dispatch proposes them to every
+//! shard of the node, and each shard's apply deletes every key of the slot
+//! ranges it owns (`ApplyCtx::ranges`), metadata and subkeys alike, in one
+//! range deletion per range. There is one database, so both do the same.
+//!
+//! SAVE makes the engine durable (`Engine::sync`): every acknowledged write
+//! is already durable in the Raft log, so there is no snapshot to take.
+//! BGSAVE does the same before answering, as Redis's reply text says it
+//! has started; LASTSAVE reports the time of the last one (or of the start).
+//!
+//! CAVEATS:
+//! - ASYNC and SYNC are accepted and mean the same: the deletion is one
+//!   batch applied before the reply.
+//! - DBSIZE walks every metadata record (O(keys)), where Redis reads a
+//!   counter; it counts live keys only, where Redis counts keys whose TTL
+//!   passed but that were not reclaimed yet.
+
+mod command;
+#[rustfmt::skip]
+mod command_meta;
+mod config;
+
+use std::ops::Bound;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use redraft_cluster::SlotRange;
+use redraft_resp::Reply;
+
+use super::args::is;
+use super::error::err_syntax;
+use super::flags::*;
+use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
+use crate::node::Node;
+use crate::session::Session;
+
+pub use command::{docs_entry, info_entry};
+
+const ADMIN_ACL: &[&str] = &["admin", "slow", "dangerous"];
+const FLUSH_ACL: &[&str] = &["keyspace", "write", "slow", "dangerous"];
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "bgsave",
+        -1,
+        &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        ADMIN_ACL,
+        Handler::Node(bgsave),
+    )
+    .doc(
+        "server",
+        "Asynchronously save the dataset to disk",
+        "1.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "command",
+        -1,
+        &[LOADING, STALE],
+        (0, 0, 0),
+        &["slow", "connection"],
+        Handler::Node(command::command),
+    )
+    .doc(
+        "server",
+        "Get array of Redis command details",
+        "2.8.13",
+        "O(N) where N is the total number of Redis commands",
+    )
+    .with_subcommands(command::SUBCOMMANDS),
+    CommandSpec::new("config", -2, &[], (0, 0, 0), &["slow"], Handler::Container)
+        .doc(
+            "server",
+            "A container for server configuration commands",
+            "2.0.0",
+            "Depends on subcommand.",
+        )
+        .with_subcommands(config::SUBCOMMANDS),
+    CommandSpec::new(
+        "dbsize",
+        1,
+        &[READONLY, FAST],
+        (0, 0, 0),
+        &["keyspace", "read", "fast"],
+        Handler::Read(dbsize),
+    )
+    .doc(
+        "server",
+        "Return the number of keys in the selected database",
+        "1.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "flushall",
+        -1,
+        &[WRITE],
+        (0, 0, 0),
+        FLUSH_ACL,
+        Handler::Write {
+            check: check_flush,
+            apply: flush,
+        },
+    )
+    .doc(
+        "server",
+        "Remove all keys from all databases",
+        "1.0.0",
+        "O(N) where N is the total number of keys in all databases",
+    ),
+    CommandSpec::new(
+        "flushdb",
+        -1,
+        &[WRITE],
+        (0, 0, 0),
+        FLUSH_ACL,
+        Handler::Write {
+            check: check_flush,
+            apply: flush,
+        },
+    )
+    .doc(
+        "server",
+        "Remove all keys from the current database",
+        "1.0.0",
+        "O(N) where N is the number of keys in the selected database",
+    ),
+    CommandSpec::new(
+        "info",
+        -1,
+        &[LOADING, STALE],
+        (0, 0, 0),
+        &["slow", "dangerous"],
+        Handler::Node(info),
+    )
+    .doc(
+        "server",
+        "Get information and statistics about the server",
+        "1.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "lastsave",
+        1,
+        &[LOADING, STALE, FAST],
+        (0, 0, 0),
+        &["admin", "fast", "dangerous"],
+        Handler::Node(lastsave),
+    )
+    .doc(
+        "server",
+        "Get the UNIX time stamp of the last successful save to disk",
+        "1.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "save",
+        1,
+        &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI],
+        (0, 0, 0),
+        ADMIN_ACL,
+        Handler::Node(save),
+    )
+    .doc(
+        "server",
+        "Synchronously save the dataset to disk",
+        "1.0.0",
+        "O(N) where N is the total number of keys in all databases",
+    ),
+    CommandSpec::new(
+        "time",
+        1,
+        &[LOADING, STALE, FAST],
+        (0, 0, 0),
+        &["fast"],
+        Handler::Node(time),
+    )
+    .doc("server", "Return the current server time", "2.6.0", "O(1)"),
+];
+
+/// `INFO [section …]`: verbatim text in RESP3, a bulk string in RESP2.
+fn info(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
+    Reply::Verbatim("txt", Bytes::from(crate::info::render(node, &args[1..])))
+}
+
+fn dbsize(ctx: &mut ReadCtx<'_>, _args: &[Bytes]) -> Reply {
+    match crate::info::keyspace_stats(&*ctx.node.engine, ctx.now_ms) {
+        Ok(ks) => Reply::Integer(ks.keys as i64),
+        Err(e) => crate::keyspace::KsError::from(e).into(),
+    }
+}
+
+/// `TIME`: Unix seconds and the microseconds within the second.
+fn time(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    let us = crate::clock::now_us();
+    Reply::Array(vec![
+        Reply::bulk((us / 1_000_000).to_string()),
+        Reply::bulk((us % 1_000_000).to_string()),
+    ])
+}
+
+fn lastsave(_s: &mut Session, node: &Node, _args: &[Bytes]) -> Reply {
+    Reply::Integer(node.settings.last_save.load(Ordering::Relaxed) as i64)
+}
+
+/// Makes every write so far durable in the engine and records the time.
+fn sync_engine(node: &Node) -> Result<(), Reply> {
+    node.engine.sync().map_err(|e| {
+        tracing::error!("SAVE: engine sync failed: {e}");
+        Reply::error(format!("ERR {e}"))
+    })?;
+    node.settings
+        .last_save
+        .store(crate::clock::now_ms() / 1000, Ordering::Relaxed);
+    node.settings.saves.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+fn save(_s: &mut Session, node: &Node, _args: &[Bytes]) -> Reply {
+    match sync_engine(node) {
+        Ok(()) => Reply::ok(),
+        Err(e) => e,
+    }
+}
+
+/// `BGSAVE [SCHEDULE]`.
+fn bgsave(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
+    if args.len() > 2 || (args.len() == 2 && !is(&args[1], "SCHEDULE")) {
+        return err_syntax();
+    }
+    match sync_engine(node) {
+        Ok(()) => Reply::status("Background saving started"),
+        Err(e) => e,
+    }
+}
+
+/// `FLUSHALL`/`FLUSHDB [ASYNC|SYNC]`.
+fn check_flush(args: &[Bytes]) -> Result<(), Reply> {
+    match args {
+        [_] => Ok(()),
+        [_, mode] if is(mode, "ASYNC") || is(mode, "SYNC") => Ok(()),
+        _ => Err(err_syntax()),
+    }
+}
+
+/// Deletes every key of the shard being applied: one range deletion per
+/// slot range it owns.
+fn flush(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    if let Err(e) = check_flush(args) {
+        return e;
+    }
+    for range in ctx.ranges {
+        if let Err(e) = ctx.ov.delete_range(key_range_of(*range)) {
+            return crate::keyspace::KsError::from(e).into();
+        }
+    }
+    Reply::ok()
+}
+
+/// The engine keys of every slot in `range`: every data key starts with its
+/// slot (two bytes, big-endian), so the slots `start..=end` are the keys
+/// from `[start]` up to, excluding, `[end + 1]` (16384 fits in two bytes).
+fn key_range_of(range: SlotRange) -> crate::engine::KeyRange {
+    let end = u32::from(range.end) + 1;
+    (
+        Bound::Included(range.start.to_be_bytes().to_vec()),
+        Bound::Excluded((end as u16).to_be_bytes().to_vec()),
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A real node on the memory engine, for handler tests.
+
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::Arc;
+
+    use bytes::{Bytes, BytesMut};
+    use clap::Parser;
+    use redraft_resp::{Protocol, Reply};
+
+    use crate::config::Config;
+    use crate::dispatch::{dispatch, Outcome};
+    use crate::node::Node;
+    use crate::session::Session;
+
+    pub struct TestNode {
+        pub node: Arc<Node>,
+        /// Client port of the next session: each gets its own address.
+        next_port: AtomicU16,
+        _dir: tempfile::TempDir,
+    }
+
+    impl TestNode {
+        pub fn start(extra: &[&str]) -> TestNode {
+            let dir = tempfile::tempdir().expect("temporary folder");
+            let path = dir.path().display().to_string();
+            let mut argv = vec!["redraft", "--port", "7000", "--engine", "memory", "--dir", &path];
+            argv.extend_from_slice(extra);
+            let node = Node::open(Config::parse_from(argv)).expect("node opens");
+            TestNode {
+                node,
+                next_port: AtomicU16::new(40000),
+                _dir: dir,
+            }
+        }
+
+        /// A new client session, authenticated if no password is set.
+        pub fn session(&self) -> Session {
+            let port = self.next_port.fetch_add(1, Ordering::Relaxed);
+            let a = SocketAddr::from(([127, 0, 0, 1], port));
+            let l: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+            let h = self.node.clients.register(a, l);
+            Session::new(h, self.node.settings.requirepass().is_none())
+        }
+
+        /// Runs one command through dispatch, waiting for a write's reply.
+        pub fn call(&self, s: &mut Session, args: &[&str]) -> Reply {
+            let args = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            match dispatch(s, &self.node, args) {
+                Outcome::Reply(r) => r,
+                Outcome::Pending(p) => {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime");
+                    rt.block_on(p.wait(&self.node))
+                }
+            }
+        }
+    }
+
+    impl Drop for TestNode {
+        fn drop(&mut self) {
+            self.node.shutdown();
+        }
+    }
+
+    /// `reply` as `proto` puts it on the wire.
+    pub fn wire(reply: &Reply, proto: Protocol) -> String {
+        let mut out = BytesMut::new();
+        reply.encode(proto, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{wire, TestNode};
+    use super::*;
+    use redraft_resp::Protocol;
+
+    #[test]
+    fn key_range_covers_whole_slots() {
+        let r = key_range_of(SlotRange::new(0, 16383));
+        assert_eq!(r.0, Bound::Included(vec![0, 0]));
+        assert_eq!(r.1, Bound::Excluded(vec![0x40, 0]));
+        let r = key_range_of(SlotRange::new(5, 5));
+        assert_eq!(r.0, Bound::Included(vec![0, 5]));
+        assert_eq!(r.1, Bound::Excluded(vec![0, 6]));
+    }
+
+    #[test]
+    fn flush_arguments() {
+        let b = |a: &[&str]| a.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
+        assert!(check_flush(&b(&["flushall"])).is_ok());
+        assert!(check_flush(&b(&["flushall", "async"])).is_ok());
+        assert!(check_flush(&b(&["flushdb", "SYNC"])).is_ok());
+        assert_eq!(check_flush(&b(&["flushall", "now"])), Err(err_syntax()));
+        assert_eq!(check_flush(&b(&["flushall", "sync", "x"])), Err(err_syntax()));
+    }
+
+    #[test]
+    fn dbsize_flushall_flushdb() {
+        let t = TestNode::start(&["--shards", "3"]);
+        let mut s = t.session();
+        assert_eq!(t.call(&mut s, &["DBSIZE"]), Reply::Integer(0));
+        for k in ["a", "b", "c", "{x}1", "{x}2"] {
+            assert_eq!(t.call(&mut s, &["SET", k, "v"]), Reply::ok());
+        }
+        assert_eq!(t.call(&mut s, &["DBSIZE"]), Reply::Integer(5));
+        assert_eq!(t.call(&mut s, &["FLUSHDB", "now"]), err_syntax());
+        assert_eq!(t.call(&mut s, &["FLUSHDB", "ASYNC"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["DBSIZE"]), Reply::Integer(0));
+        assert_eq!(t.call(&mut s, &["SET", "a", "v"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["FLUSHALL"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["GET", "a"]), Reply::Null);
+        assert_eq!(t.call(&mut s, &["DBSIZE"]), Reply::Integer(0));
+    }
+
+    #[test]
+    fn time_save_lastsave() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        let Reply::Array(parts) = t.call(&mut s, &["TIME"]) else {
+            panic!("TIME is an array")
+        };
+        let Reply::Bulk(secs) = &parts[0] else { panic!() };
+        let Reply::Bulk(us) = &parts[1] else { panic!() };
+        let secs: u64 = std::str::from_utf8(secs).unwrap().parse().unwrap();
+        let us: u64 = std::str::from_utf8(us).unwrap().parse().unwrap();
+        assert!(secs.abs_diff(crate::clock::now_ms() / 1000) < 5);
+        assert!(us < 1_000_000);
+        assert_eq!(t.call(&mut s, &["SAVE"]), Reply::ok());
+        assert_eq!(
+            t.call(&mut s, &["BGSAVE", "SCHEDULE"]),
+            Reply::status("Background saving started")
+        );
+        assert_eq!(t.call(&mut s, &["BGSAVE", "now"]), err_syntax());
+        let Reply::Integer(last) = t.call(&mut s, &["LASTSAVE"]) else {
+            panic!("LASTSAVE is an integer")
+        };
+        assert!((last as u64).abs_diff(secs) < 5);
+        assert_eq!(t.node.settings.saves.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn info_is_verbatim_in_resp3() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        let r = t.call(&mut s, &["INFO", "cluster"]);
+        assert_eq!(
+            wire(&r, Protocol::Resp3),
+            "=34\r\ntxt:# Cluster\r\ncluster_enabled:1\r\n\r\n"
+        );
+        assert_eq!(
+            wire(&r, Protocol::Resp2),
+            "$30\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n"
+        );
+    }
+}
