@@ -18,10 +18,11 @@ use crate::dispatch::{dispatch, Outcome, PendingWrite};
 use crate::node::{Node, Stats};
 use crate::session::Session;
 
-/// Replies not yet written, in request order.
+/// Replies not yet written, in request order, each with whether it is
+/// silenced (CLIENT REPLY OFF/SKIP: awaited for ordering, never written).
 enum Slot {
-    Ready(Reply),
-    Waiting(PendingWrite),
+    Ready(Reply, bool),
+    Waiting(PendingWrite, bool),
 }
 
 pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
@@ -30,9 +31,13 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
     };
     let _ = stream.set_nodelay(true);
     let handle = node.clients.register(addr, laddr);
-    let mut session = Session::new(handle.clone(), node.config.requirepass.is_none());
-    let limits = Limits {
-        max_bulk_len: node.config.proto_max_bulk_len,
+    handle.fd.store(
+        std::os::fd::AsRawFd::as_raw_fd(&stream) as i64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let mut session = Session::new(handle.clone(), node.settings.requirepass().is_none());
+    let mut limits = Limits {
+        max_bulk_len: node.settings.proto_max_bulk_len(),
         ..Limits::default()
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
@@ -49,6 +54,9 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
         };
         Stats::incr(&node.stats.net_input_bytes, n as u64);
         loop {
+            // Judged per request: one pipelined behind AUTH gets the
+            // authenticated limits, as in Redis.
+            limits.unauthenticated = !session.authenticated;
             match parse_request(&mut inbuf, &limits) {
                 Ok(Some(req)) => {
                     Stats::incr(&node.stats.commands_processed, 1);
@@ -60,9 +68,11 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
                     if !is_write {
                         drain(&node, &mut queue, &session, &mut out).await;
                     }
-                    match dispatch(&mut session, &node, req.args) {
-                        Outcome::Reply(r) => queue.push_back(Slot::Ready(r)),
-                        Outcome::Pending(p) => queue.push_back(Slot::Waiting(p)),
+                    let outcome = dispatch(&mut session, &node, req.args);
+                    let silent = session.take_reply_silenced();
+                    match outcome {
+                        Outcome::Reply(r) => queue.push_back(Slot::Ready(r, silent)),
+                        Outcome::Pending(p) => queue.push_back(Slot::Waiting(p, silent)),
                     }
                     if session.close_after_reply {
                         break;
@@ -96,13 +106,15 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
 /// Resolves queued replies in order, encoding them into `out`.
 async fn drain(node: &Node, queue: &mut VecDeque<Slot>, session: &Session, out: &mut BytesMut) {
     while let Some(slot) = queue.pop_front() {
-        let reply = match slot {
-            Slot::Ready(r) => r,
-            Slot::Waiting(p) => p.wait(node).await,
+        let (reply, silent) = match slot {
+            Slot::Ready(r, silent) => (r, silent),
+            Slot::Waiting(p, silent) => (p.wait(node).await, silent),
         };
         if reply.is_error() {
             Stats::incr(&node.stats.error_replies, 1);
         }
-        reply.encode(session.protocol, out);
+        if !silent {
+            reply.encode(session.protocol, out);
+        }
     }
 }

@@ -299,8 +299,14 @@ fn stats(node: &Node, s: &mut Section) {
     s.field("total_net_output_bytes", get(&st.net_output_bytes));
     s.field("total_net_repl_input_bytes", 0);
     s.field("total_net_repl_output_bytes", 0);
-    s.field("instantaneous_input_kbps", format!("{:.2}", rates.input_kbps));
-    s.field("instantaneous_output_kbps", format!("{:.2}", rates.output_kbps));
+    s.field(
+        "instantaneous_input_kbps",
+        format!("{:.2}", rates.input_kbps),
+    );
+    s.field(
+        "instantaneous_output_kbps",
+        format!("{:.2}", rates.output_kbps),
+    );
     s.field("instantaneous_input_repl_kbps", "0.00");
     s.field("instantaneous_output_repl_kbps", "0.00");
     s.field("rejected_connections", get(&st.rejected_connections));
@@ -525,7 +531,9 @@ mod tests {
     use super::*;
 
     fn args(a: &[&str]) -> Vec<Bytes> {
-        a.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect()
+        a.iter()
+            .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+            .collect()
     }
 
     #[test]
@@ -568,7 +576,10 @@ mod tests {
 
     #[test]
     fn proc_fields() {
-        assert_eq!(kb_field("VmRSS:\t  1234 kB\nVmHWM: 5 kB\n", "VmRSS"), Some(1234));
+        assert_eq!(
+            kb_field("VmRSS:\t  1234 kB\nVmHWM: 5 kB\n", "VmRSS"),
+            Some(1234)
+        );
         assert_eq!(kb_field("VmRSSX: 1 kB\n", "VmRSS"), None);
         assert!(proc_stat_times("/proc/self/stat").is_some());
     }

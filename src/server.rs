@@ -11,7 +11,7 @@ pub async fn run(node: Arc<Node>, listener: TcpListener) -> std::io::Result<()> 
     loop {
         let (mut stream, _) = listener.accept().await?;
         Stats::incr(&node.stats.connections_received, 1);
-        if node.clients.len() >= node.config.maxclients {
+        if node.clients.len() >= node.settings.maxclients() {
             Stats::incr(&node.stats.rejected_connections, 1);
             tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt;

@@ -27,9 +27,15 @@ use crate::keyspace::glob::glob_match_with as glob_match;
 #[derive(Clone, Copy)]
 enum Kind {
     Bool,
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// Bytes, with Redis's units (`1k` = 1000, `1kb` = 1024, … `gb`).
-    Memory { min: u64, max: u64 },
+    Memory {
+        min: u64,
+        max: u64,
+    },
     Enum(&'static [&'static str]),
     /// `save`: pairs of seconds and changes, or empty.
     Save,
@@ -74,7 +80,14 @@ static PARAMS: &[Param] = &[
     p("port", Kind::Int { min: 0, max: 65535 }, Change::Immutable),
     p("bind", Kind::Str, Change::Immutable),
     p("dir", Kind::Str, Change::Immutable),
-    p("databases", Kind::Int { min: 1, max: INT_MAX }, Change::Immutable),
+    p(
+        "databases",
+        Kind::Int {
+            min: 1,
+            max: INT_MAX,
+        },
+        Change::Immutable,
+    ),
     p("cluster-enabled", Kind::Bool, Change::Immutable),
     p("save", Kind::Save, Change::Mutable),
     p("appendonly", Kind::Bool, Change::Fixed("yes")),
@@ -86,36 +99,86 @@ static PARAMS: &[Param] = &[
     p("requirepass", Kind::Str, Change::Mutable),
     p(
         "maxclients",
-        Kind::Int { min: 1, max: u32::MAX as i64 },
+        Kind::Int {
+            min: 1,
+            max: u32::MAX as i64,
+        },
         Change::Mutable,
     ),
     p(
         "maxmemory",
-        Kind::Memory { min: 0, max: u64::MAX },
+        Kind::Memory {
+            min: 0,
+            max: u64::MAX,
+        },
         Change::Mutable,
     ),
     p("maxmemory-policy", Kind::Enum(POLICIES), Change::Mutable),
     p(
         "proto-max-bulk-len",
-        Kind::Memory { min: 1024 * 1024, max: i64::MAX as u64 },
+        Kind::Memory {
+            min: 1024 * 1024,
+            max: i64::MAX as u64,
+        },
         Change::Mutable,
     ),
-    p("timeout", Kind::Int { min: 0, max: INT_MAX }, Change::Mutable),
-    p("tcp-keepalive", Kind::Int { min: 0, max: INT_MAX }, Change::Mutable),
+    p(
+        "timeout",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        Change::Mutable,
+    ),
+    p(
+        "tcp-keepalive",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        Change::Mutable,
+    ),
     p(
         "cluster-node-timeout",
-        Kind::Int { min: 0, max: i64::MAX },
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
         Change::Mutable,
     ),
-    p("lfu-log-factor", Kind::Int { min: 0, max: INT_MAX }, Change::Mutable),
-    p("lfu-decay-time", Kind::Int { min: 0, max: INT_MAX }, Change::Mutable),
+    p(
+        "lfu-log-factor",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        Change::Mutable,
+    ),
+    p(
+        "lfu-decay-time",
+        Kind::Int {
+            min: 0,
+            max: INT_MAX,
+        },
+        Change::Mutable,
+    ),
     p("hz", Kind::Hz, Change::Mutable),
     p(
         "slowlog-log-slower-than",
-        Kind::Int { min: -1, max: i64::MAX },
+        Kind::Int {
+            min: -1,
+            max: i64::MAX,
+        },
         Change::Mutable,
     ),
-    p("slowlog-max-len", Kind::Int { min: 0, max: i64::MAX }, Change::Mutable),
+    p(
+        "slowlog-max-len",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        Change::Mutable,
+    ),
 ];
 
 fn index_of(name: &[u8]) -> Option<usize> {
@@ -338,7 +401,8 @@ impl Settings {
 /// Checks `value` against `kind` and returns it as CONFIG GET will show
 /// it, or the reason it was refused (Redis's texts).
 fn normalize(kind: Kind, value: &[u8]) -> Result<String, String> {
-    let text = std::str::from_utf8(value).map_err(|_| "argument must be a valid string".to_string())?;
+    let text =
+        std::str::from_utf8(value).map_err(|_| "argument must be a valid string".to_string())?;
     match kind {
         Kind::Str => Ok(text.to_string()),
         Kind::Bool => match text.to_ascii_lowercase().as_str() {
@@ -349,7 +413,9 @@ fn normalize(kind: Kind, value: &[u8]) -> Result<String, String> {
             let n: i64 = crate::cmd::args::parse_i64(value)
                 .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             if n < min || n > max {
-                return Err(format!("argument must be between {min} and {max} inclusive"));
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
             }
             Ok(n.to_string())
         }
@@ -357,14 +423,19 @@ fn normalize(kind: Kind, value: &[u8]) -> Result<String, String> {
             let n: i64 = crate::cmd::args::parse_i64(value)
                 .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
             if !(0..=INT_MAX).contains(&n) {
-                return Err(format!("argument must be between 0 and {INT_MAX} inclusive"));
+                return Err(format!(
+                    "argument must be between 0 and {INT_MAX} inclusive"
+                ));
             }
             Ok(n.clamp(1, 500).to_string())
         }
         Kind::Memory { min, max } => {
-            let n = parse_memory(text).ok_or_else(|| "argument must be a memory value".to_string())?;
+            let n =
+                parse_memory(text).ok_or_else(|| "argument must be a memory value".to_string())?;
             if n < min || n > max {
-                return Err(format!("argument must be between {min} and {max} inclusive"));
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
             }
             Ok(n.to_string())
         }
@@ -381,7 +452,7 @@ fn normalize(kind: Kind, value: &[u8]) -> Result<String, String> {
         }
         Kind::Save => {
             let parts: Vec<&str> = text.split_ascii_whitespace().collect();
-            let valid = parts.len() % 2 == 0
+            let valid = parts.len().is_multiple_of(2)
                 && parts
                     .iter()
                     .all(|p| crate::cmd::args::parse_i64(p.as_bytes()).is_some_and(|n| n >= 0));
@@ -444,11 +515,17 @@ mod tests {
         let s = settings();
         assert_eq!(
             get(&s, &["save", "appendonly"]),
-            vec![("save".into(), "".into()), ("appendonly".into(), "yes".into())]
+            vec![
+                ("save".into(), "".into()),
+                ("appendonly".into(), "yes".into())
+            ]
         );
         assert_eq!(get(&s, &["PORT"]), vec![("PORT".into(), "7000".into())]);
         assert_eq!(get(&s, &["port", "Port", "[p]ort"]).len(), 1);
-        let names: Vec<String> = get(&s, &["maxmemory*"]).into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = get(&s, &["maxmemory*"])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(names, ["maxmemory", "maxmemory-policy"]);
         assert!(get(&s, &["nosuch"]).is_empty());
         assert_eq!(get(&s, &["SLOWLOG-*"]).len(), 2);
@@ -482,7 +559,11 @@ mod tests {
         // All or nothing.
         assert!(set(&s, &[("maxmemory", "1gb"), ("maxmemory-policy", "bad")]).is_err());
         assert_eq!(s.maxmemory(), 0);
-        set(&s, &[("maxmemory", "1gb"), ("maxmemory-policy", "ALLKEYS-LFU")]).unwrap();
+        set(
+            &s,
+            &[("maxmemory", "1gb"), ("maxmemory-policy", "ALLKEYS-LFU")],
+        )
+        .unwrap();
         assert_eq!(s.maxmemory(), 1 << 30);
         assert_eq!(s.maxmemory_policy(), "allkeys-lfu");
         set(&s, &[("hz", "1000")]).unwrap();

@@ -188,8 +188,8 @@ fn acknowledged_writes_survive_kill_9_restarts() {
     let mut acks_per_epoch = Vec::new();
     let mut epoch_start_acks = 0;
     while kills < max_kills {
-        // Let the load run 3-4 s, but never past the end.
-        let pause = Duration::from_millis(rng.random_range(3000..4000));
+        // Let the load run 3-4 s (less in a short run), never past the end.
+        let pause = Duration::from_millis(rng.random_range(3000..4000).min(secs * 500));
         let kill_at = Instant::now() + pause;
         if kill_at >= end {
             break;

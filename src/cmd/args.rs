@@ -61,6 +61,9 @@ impl<'a> ArgCursor<'a> {
     }
 
     /// The next argument, if any.
+    // Not an Iterator on purpose: option parsing interleaves next(),
+    // value() and peek(), which reads better as plain methods.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Option<&'a Bytes> {
         let a = self.args.get(self.pos)?;
         self.pos += 1;

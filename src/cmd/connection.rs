@@ -69,30 +69,39 @@ pub static COMMANDS: &[CommandSpec] = &[
         Handler::Node(echo),
     )
     .doc("connection", "Echo the given string", "1.0.0", "O(1)"),
-    CommandSpec::new("hello", -1, ALWAYS, (0, 0, 0), FAST_ACL, Handler::Node(hello)).doc(
-        "connection",
-        "Handshake with Redis",
-        "6.0.0",
-        "O(1)",
-    ),
-    CommandSpec::new("ping", -1, &[FAST], (0, 0, 0), FAST_ACL, Handler::Node(ping)).doc(
-        "connection",
-        "Ping the server",
-        "1.0.0",
-        "O(1)",
-    ),
+    CommandSpec::new(
+        "hello",
+        -1,
+        ALWAYS,
+        (0, 0, 0),
+        FAST_ACL,
+        Handler::Node(hello),
+    )
+    .doc("connection", "Handshake with Redis", "6.0.0", "O(1)"),
+    CommandSpec::new(
+        "ping",
+        -1,
+        &[FAST],
+        (0, 0, 0),
+        FAST_ACL,
+        Handler::Node(ping),
+    )
+    .doc("connection", "Ping the server", "1.0.0", "O(1)"),
     CommandSpec::new("quit", -1, ALWAYS, (0, 0, 0), FAST_ACL, Handler::Node(quit)).doc(
         "connection",
         "Close the connection",
         "1.0.0",
         "O(1)",
     ),
-    CommandSpec::new("reset", 1, ALWAYS, (0, 0, 0), FAST_ACL, Handler::Node(reset)).doc(
-        "connection",
-        "Reset the connection",
-        "6.2.0",
-        "O(1)",
-    ),
+    CommandSpec::new(
+        "reset",
+        1,
+        ALWAYS,
+        (0, 0, 0),
+        FAST_ACL,
+        Handler::Node(reset),
+    )
+    .doc("connection", "Reset the connection", "6.2.0", "O(1)"),
     CommandSpec::new(
         "select",
         2,
@@ -118,7 +127,12 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         CLIENT_ACL,
         Handler::Node(client_getname),
     )
-    .doc("connection", "Get the current connection name", "2.6.9", "O(1)"),
+    .doc(
+        "connection",
+        "Get the current connection name",
+        "2.6.9",
+        "O(1)",
+    ),
     CommandSpec::new(
         "client|help",
         2,
@@ -253,7 +267,12 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         CLIENT_ACL,
         Handler::Node(client_setname),
     )
-    .doc("connection", "Set the current connection name", "2.6.9", "O(1)"),
+    .doc(
+        "connection",
+        "Set the current connection name",
+        "2.6.9",
+        "O(1)",
+    ),
 ];
 
 fn ping(_s: &mut Session, _n: &Node, args: &[Bytes]) -> Reply {
@@ -647,9 +666,9 @@ impl KillFilter {
                 return Err(err_syntax());
             };
             if is(opt, "ID") {
-                let id = parse_i64(value).filter(|&n| n > 0).ok_or_else(|| {
-                    Reply::error("ERR client-id should be greater than 0")
-                })?;
+                let id = parse_i64(value)
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| Reply::error("ERR client-id should be greater than 0"))?;
                 f.id = Some(id as u64);
             } else if is(opt, "TYPE") {
                 f.kind = Some(client_type(value)?);
@@ -774,8 +793,8 @@ fn client_help(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
 
 #[cfg(test)]
 mod tests {
-    use crate::cmd::server::testing::{wire, TestNode};
     use super::*;
+    use crate::cmd::server::testing::{wire, TestNode};
 
     fn err(text: &str) -> Reply {
         Reply::error(text)
@@ -849,13 +868,19 @@ mod tests {
             t.call(&mut s, &["HELLO", "3", "SETNAME", "a b"]),
             err("ERR Client names cannot contain spaces, newlines or special characters.")
         );
-        assert_eq!(s.protocol, Protocol::Resp2, "a failed HELLO changes nothing");
+        assert_eq!(
+            s.protocol,
+            Protocol::Resp2,
+            "a failed HELLO changes nothing"
+        );
         assert_eq!(
             t.call(&mut s, &["HELLO", "2", "AUTH", "bob", "x"]),
             err(WRONGPASS)
         );
         // The nopass default user accepts any password.
-        assert!(!t.call(&mut s, &["HELLO", "2", "AUTH", "default", "x"]).is_error());
+        assert!(!t
+            .call(&mut s, &["HELLO", "2", "AUTH", "default", "x"])
+            .is_error());
     }
 
     #[test]
@@ -864,36 +889,53 @@ mod tests {
         let mut s = t.session();
         assert_eq!(
             t.call(&mut s, &["AUTH", "x"]),
-            err("ERR AUTH <password> called without any password configured for the default \
-                 user. Are you sure your configuration is correct?")
+            err(
+                "ERR AUTH <password> called without any password configured for the default \
+                 user. Are you sure your configuration is correct?"
+            )
         );
         assert_eq!(t.call(&mut s, &["AUTH", "default", "x"]), Reply::ok());
         assert_eq!(t.call(&mut s, &["AUTH", "bob", "x"]), err(WRONGPASS));
-        assert_eq!(t.call(&mut s, &["AUTH", "a", "b", "c"]), err("ERR syntax error"));
+        assert_eq!(
+            t.call(&mut s, &["AUTH", "a", "b", "c"]),
+            err("ERR syntax error")
+        );
     }
 
     #[test]
     fn auth_with_requirepass() {
         let t = TestNode::start(&["--requirepass", "pw"]);
         let mut s = t.session();
-        assert_eq!(t.call(&mut s, &["PING"]), err("NOAUTH Authentication required."));
+        assert_eq!(
+            t.call(&mut s, &["PING"]),
+            err("NOAUTH Authentication required.")
+        );
         assert!(matches!(
             t.call(&mut s, &["HELLO", "3"]),
             Reply::Error(e) if e.starts_with("NOAUTH HELLO must be called with the client already authenticated")
         ));
         assert_eq!(t.call(&mut s, &["AUTH", "bad"]), err(WRONGPASS));
-        assert_eq!(t.call(&mut s, &["PING"]), err("NOAUTH Authentication required."));
+        assert_eq!(
+            t.call(&mut s, &["PING"]),
+            err("NOAUTH Authentication required.")
+        );
         assert_eq!(t.call(&mut s, &["AUTH", "pw"]), Reply::ok());
         assert_eq!(t.call(&mut s, &["PING"]), Reply::status("PONG"));
         assert_eq!(t.call(&mut s, &["RESET"]), Reply::status("RESET"));
-        assert_eq!(t.call(&mut s, &["PING"]), err("NOAUTH Authentication required."));
+        assert_eq!(
+            t.call(&mut s, &["PING"]),
+            err("NOAUTH Authentication required.")
+        );
         assert!(!t
             .call(&mut s, &["HELLO", "3", "AUTH", "default", "pw"])
             .is_error());
         assert_eq!(s.protocol, Protocol::Resp3);
         assert_eq!(t.call(&mut s, &["PING"]), Reply::status("PONG"));
         // CONFIG SET requirepass takes effect for the next AUTH.
-        assert_eq!(t.call(&mut s, &["CONFIG", "SET", "requirepass", "new"]), Reply::ok());
+        assert_eq!(
+            t.call(&mut s, &["CONFIG", "SET", "requirepass", "new"]),
+            Reply::ok()
+        );
         assert_eq!(t.call(&mut s, &["AUTH", "pw"]), err(WRONGPASS));
         assert_eq!(t.call(&mut s, &["AUTH", "default", "new"]), Reply::ok());
     }
@@ -919,8 +961,14 @@ mod tests {
         let id = s.id();
         assert_eq!(t.call(&mut s, &["CLIENT", "ID"]), Reply::Integer(id as i64));
         assert_eq!(t.call(&mut s, &["CLIENT", "GETNAME"]), Reply::Null);
-        assert_eq!(t.call(&mut s, &["CLIENT", "SETNAME", "myname"]), Reply::ok());
-        assert_eq!(t.call(&mut s, &["CLIENT", "GETNAME"]), Reply::bulk("myname"));
+        assert_eq!(
+            t.call(&mut s, &["CLIENT", "SETNAME", "myname"]),
+            Reply::ok()
+        );
+        assert_eq!(
+            t.call(&mut s, &["CLIENT", "GETNAME"]),
+            Reply::bulk("myname")
+        );
         assert_eq!(
             t.call(&mut s, &["CLIENT", "SETNAME", "a\nb"]),
             err("ERR Client names cannot contain spaces, newlines or special characters.")
@@ -929,8 +977,14 @@ mod tests {
             t.call(&mut s, &["CLIENT", "SETNAME"]),
             err("ERR wrong number of arguments for 'client|setname' command")
         );
-        assert_eq!(t.call(&mut s, &["CLIENT", "SETINFO", "lib-name", "redis-py"]), Reply::ok());
-        assert_eq!(t.call(&mut s, &["CLIENT", "SETINFO", "LIB-VER", "5.0"]), Reply::ok());
+        assert_eq!(
+            t.call(&mut s, &["CLIENT", "SETINFO", "lib-name", "redis-py"]),
+            Reply::ok()
+        );
+        assert_eq!(
+            t.call(&mut s, &["CLIENT", "SETINFO", "LIB-VER", "5.0"]),
+            Reply::ok()
+        );
         assert_eq!(
             t.call(&mut s, &["CLIENT", "SETINFO", "lib-foo", "x"]),
             err("ERR Unrecognized option 'lib-foo'")
@@ -941,7 +995,10 @@ mod tests {
         );
         assert_eq!(t.call(&mut s, &["CLIENT", "NO-EVICT", "ON"]), Reply::ok());
         assert_eq!(t.call(&mut s, &["CLIENT", "NO-TOUCH", "on"]), Reply::ok());
-        assert_eq!(t.call(&mut s, &["CLIENT", "NO-EVICT", "maybe"]), err("ERR syntax error"));
+        assert_eq!(
+            t.call(&mut s, &["CLIENT", "NO-EVICT", "maybe"]),
+            err("ERR syntax error")
+        );
         let Reply::Verbatim("txt", line) = t.call(&mut s, &["CLIENT", "INFO"]) else {
             panic!("CLIENT INFO is verbatim text")
         };
@@ -950,7 +1007,10 @@ mod tests {
             "id={id} addr=127.0.0.1:40000 laddr=127.0.0.1:7000 fd=-1 name=myname age="
         )));
         assert!(line.contains(" flags=eT db=0 "), "{line}");
-        assert!(line.contains(" cmd=client|info user=default redir=-1 resp=2 "), "{line}");
+        assert!(
+            line.contains(" cmd=client|info user=default redir=-1 resp=2 "),
+            "{line}"
+        );
         assert!(line.ends_with(" lib-name=redis-py lib-ver=5.0\n"), "{line}");
         assert_eq!(t.call(&mut s, &["CLIENT", "SETNAME", ""]), Reply::ok());
         assert_eq!(t.call(&mut s, &["CLIENT", "GETNAME"]), Reply::Null);
@@ -1006,8 +1066,14 @@ mod tests {
             t.call(&mut a, &["CLIENT", "LIST", "ID", "x"]),
             err("ERR Invalid client ID")
         );
-        assert_eq!(t.call(&mut a, &["CLIENT", "LIST", "ID"]), err("ERR syntax error"));
-        assert_eq!(t.call(&mut a, &["CLIENT", "LIST", "foo"]), err("ERR syntax error"));
+        assert_eq!(
+            t.call(&mut a, &["CLIENT", "LIST", "ID"]),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            t.call(&mut a, &["CLIENT", "LIST", "foo"]),
+            err("ERR syntax error")
+        );
     }
 
     #[test]
@@ -1038,7 +1104,10 @@ mod tests {
             t.call(&mut a, &["CLIENT", "KILL", "ID", &bid, "TYPE", "master"]),
             Reply::Integer(0)
         );
-        assert_eq!(t.call(&mut a, &["CLIENT", "KILL", "ID", &bid]), Reply::Integer(1));
+        assert_eq!(
+            t.call(&mut a, &["CLIENT", "KILL", "ID", &bid]),
+            Reply::Integer(1)
+        );
         assert!(b.handle.is_killed() && !c.handle.is_killed());
         let caddr = c.handle.addr.to_string();
         assert_eq!(t.call(&mut a, &["CLIENT", "KILL", &caddr]), Reply::ok());
@@ -1066,7 +1135,10 @@ mod tests {
     fn client_reply_modes() {
         let t = TestNode::start(&[]);
         let mut s = t.session();
-        assert_eq!(t.call(&mut s, &["CLIENT", "REPLY", "maybe"]), err("ERR syntax error"));
+        assert_eq!(
+            t.call(&mut s, &["CLIENT", "REPLY", "maybe"]),
+            err("ERR syntax error")
+        );
         assert!(!s.take_reply_silenced());
         t.call(&mut s, &["CLIENT", "REPLY", "SKIP"]);
         assert!(s.take_reply_silenced(), "SKIP's own reply");

@@ -29,7 +29,12 @@ pub fn err_wrong_args(name: &str) -> Reply {
 /// Redis's reply to an unknown command, quoting up to 128 bytes of each
 /// of the first arguments.
 pub fn err_unknown_command(args: &[bytes::Bytes]) -> Reply {
-    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    // Redis formats with `%.*s`, which stops at a NUL byte.
+    fn c_str(a: &[u8]) -> &[u8] {
+        a.iter().position(|&b| b == 0).map_or(a, |n| &a[..n])
+    }
+    let name = c_str(&args[0]);
+    let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
     // The 128-byte budget covers the quoted arguments alone, as in Redis.
     let mut quoted: Vec<u8> = Vec::new();
     for a in args.iter().skip(1) {
@@ -37,14 +42,16 @@ pub fn err_unknown_command(args: &[bytes::Bytes]) -> Reply {
             break;
         }
         let room = 128 - quoted.len();
+        let a = c_str(a);
         quoted.push(b'\'');
         quoted.extend_from_slice(&a[..a.len().min(room)]);
         quoted.extend_from_slice(b"' ");
     }
     let quoted = String::from_utf8_lossy(&quoted);
-    Reply::error(format!(
-        "ERR unknown command '{name}', with args beginning with: {quoted}"
-    ))
+    // An error line must not break the protocol: CR and LF become spaces.
+    let text = format!("ERR unknown command '{name}', with args beginning with: {quoted}")
+        .replace(['\r', '\n'], " ");
+    Reply::error(text)
 }
 
 pub fn err_unknown_subcommand(container: &str, sub: &[u8]) -> Reply {

@@ -102,6 +102,9 @@ pub enum Handler {
     Container,
 }
 
+/// Finds the key indexes of a command whose keys move (`numkeys`).
+pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;
+
 /// One row of the command table.
 pub struct CommandSpec {
     /// Lowercase name; subcommands are `container|sub` as Redis names them.
@@ -115,7 +118,7 @@ pub struct CommandSpec {
     pub last_key: i32,
     pub step: i32,
     /// For commands whose keys move (`numkeys` arguments): the key indexes.
-    pub key_finder: Option<fn(&[Bytes]) -> Vec<usize>>,
+    pub key_finder: Option<KeyFinder>,
     /// ACL categories without the `@`.
     pub acl: &'static [&'static str],
     /// Documentation for `COMMAND DOCS`.

@@ -483,7 +483,7 @@ fn mget(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
 
 /// MSET and MSETNX take key/value pairs.
 fn check_pairs(args: &[Bytes], name: &str) -> Result<(), Reply> {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(err_wrong_args(name));
     }
     Ok(())

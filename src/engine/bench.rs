@@ -6,7 +6,7 @@
 //! runs it against fjall and sled:
 //!
 //! ```text
-//! cargo test --release -p redraft engine_benchmark_report -- --ignored --nocapture
+//! cargo test --release -p redraft --lib engine_benchmark_report -- --ignored --nocapture
 //! ```
 //!
 //! `REDRAFT_BENCH_OPS` overrides its operation count (default 50 000).
@@ -130,7 +130,8 @@ fn durable_puts(
 /// 1. `ops` puts of random keys, one per batch, a sync after each;
 /// 2. `ops` puts of random keys, 64 per batch, a sync after each batch;
 /// 3. `ops` gets of random keys written by 1 and 2;
-/// 4. `max(ops / 500, 10)` forward scans of [`SCAN_LEN`] keys from random
+/// 4. `ops` gets of keys never written;
+/// 5. `max(ops / 500, 10)` forward scans of [`SCAN_LEN`] keys from random
 ///    existing keys.
 ///
 /// Panics on any engine error.
@@ -171,6 +172,28 @@ pub fn bench_engine(engine: &dyn Engine, ops: usize) -> BenchResult {
         elapsed: start.elapsed(),
     });
 
+    // Absent keys (a different prefix, so never written): the case bloom
+    // filters are for.
+    let missing: Vec<Vec<u8>> = (0..ops)
+        .map(|_| {
+            let mut key = random_key(&mut rng);
+            key[0] = b'B';
+            key
+        })
+        .collect();
+    let start = Instant::now();
+    for key in &missing {
+        let value = engine.get(key).expect("benchmark get");
+        assert!(value.is_none(), "benchmark found a key never written");
+        black_box(value);
+    }
+    workloads.push(WorkloadResult {
+        name: "get missing key",
+        ops,
+        keys: ops,
+        elapsed: start.elapsed(),
+    });
+
     keys.sort_unstable();
     keys.dedup();
     let scans = (ops / 500).max(10);
@@ -204,9 +227,27 @@ pub fn bench_engine(engine: &dyn Engine, ops: usize) -> BenchResult {
     }
 }
 
+/// Bytes the file system allocated to the files under `dir` (what `du`
+/// reports), which unlike [`Engine::disk_size`] means the same thing for
+/// every engine.
+pub fn allocated_bytes(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => allocated_bytes(&entry.path()),
+            Ok(meta) => meta.blocks() * 512,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::bench_engine;
+    use super::{allocated_bytes, bench_engine};
     use crate::engine::fjall_engine::FjallEngine;
     use crate::engine::memory::MemoryEngine;
     use crate::engine::sled_engine::SledEngine;
@@ -217,11 +258,21 @@ mod tests {
         let engine = MemoryEngine::new();
         let result = bench_engine(&engine, 200);
         assert_eq!(result.engine, "memory");
-        assert_eq!(result.workloads.len(), 4);
+        assert_eq!(result.workloads.len(), 5);
         // 400 keys in all, fewer than a scan's 1000: each of the 10 scans
         // starts at the first key and reads them all.
-        assert_eq!(result.workloads[3].keys, 10 * 400);
+        assert_eq!(result.workloads[4].keys, 10 * 400);
         assert!(result.to_string().contains("get existing key"));
+    }
+
+    #[test]
+    fn allocated_bytes_counts_nested_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("a"), vec![1u8; 20_000]).unwrap();
+        std::fs::write(dir.path().join("sub/b"), vec![1u8; 20_000]).unwrap();
+        let bytes = allocated_bytes(dir.path());
+        assert!(bytes >= 40_000, "{bytes}");
     }
 
     #[test]
@@ -235,11 +286,16 @@ mod tests {
             ("fjall", |dir| Box::new(FjallEngine::open(dir).unwrap())),
             ("sled", |dir| Box::new(SledEngine::open(dir).unwrap())),
         ];
+        println!("{ops} operations per workload");
         for (name, open) in open {
             let dir = tempfile::tempdir().unwrap();
             let engine = open(dir.path());
             assert_eq!(engine.name(), name);
             println!("{}", bench_engine(engine.as_ref(), ops));
+            println!(
+                "  allocated on disk: {} KiB",
+                allocated_bytes(dir.path()) / 1024
+            );
         }
     }
 }

@@ -28,7 +28,8 @@
 //! fjall snapshot (a sequence number), so both are point-in-time views.
 
 use super::{
-    range_is_inverted, validate_batch, BatchOp, Engine, KeyRange, KvIter, KvPair, WriteBatch,
+    range_is_inverted, storable_range, validate_batch, BatchOp, Engine, KeyRange, KvIter, KvPair,
+    WriteBatch, MAX_KEY_LEN,
 };
 use fjall::config::{BloomConstructionPolicy, FilterPolicy, FilterPolicyEntry};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
@@ -115,6 +116,7 @@ impl FjallEngine {
     }
 
     fn iter(&self, range: KeyRange, rev: bool) -> KvIter<'static> {
+        let range = storable_range(range);
         if range_is_inverted(&range) {
             return Box::new(std::iter::empty());
         }
@@ -135,8 +137,9 @@ impl Engine for FjallEngine {
     }
 
     fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
-        if key.is_empty() {
-            // fjall cannot store an empty key (and may assert on one).
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            // fjall cannot store such a key, and asserts on a lookup of an
+            // over-long one.
             return Ok(None);
         }
         Ok(self.data.get(key).map_err(to_io)?.map(|v| v.to_vec()))

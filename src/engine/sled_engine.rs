@@ -31,6 +31,11 @@
 //!   suite's kill -9 test checks this for process crashes).
 //! - Dropping the engine flushes (sled does so on drop), but only a `sync`
 //!   adds our fsyncs.
+//! - sled may keep its folder lock for a moment after the engine is
+//!   dropped (a background write still holds the log file); [`open`]
+//!   waits for it, up to five seconds.
+//!
+//! [`open`]: SledEngine::open
 //!
 //! ## Caveats
 //! - sled has no point-in-time iterators. [`Engine::snapshot`] copies the
@@ -51,6 +56,7 @@ use parking_lot::{Mutex, RwLock};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// An [`Engine`] on a sled database; see the module docs.
 pub struct SledEngine {
@@ -65,6 +71,31 @@ pub struct SledEngine {
     /// The highest blob id already fsynced. Held through a whole `sync`, so
     /// concurrent syncs do not skip each other's blobs.
     synced_blob: Mutex<u64>,
+}
+
+/// How long [`SledEngine::open`] waits for sled's folder lock.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens sled in `dir`, waiting up to [`LOCK_WAIT`] for its folder lock.
+///
+/// sled releases the lock when the last reference to its log file goes,
+/// and a background write can hold one for a moment after the last handle
+/// was dropped; without the wait, reopening a folder right after closing it
+/// fails now and then. A folder that is really in use still fails, later.
+fn open_db(dir: &Path) -> io::Result<sled::Db> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(dir).flush_every_ms(None).open() {
+            // sled 0.34 reports a lock conflict only through this message.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            result => return Ok(result?),
+        }
+    }
 }
 
 /// fsyncs the file or folder at `path`.
@@ -117,7 +148,7 @@ impl SledEngine {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> io::Result<SledEngine> {
         let dir = dir.as_ref();
-        let db = sled::Config::new().path(dir).flush_every_ms(None).open()?;
+        let db = open_db(dir)?;
         // sled's file layout (0.34): the log `db`, its settings `conf`, and
         // the `blobs` folder.
         let log_file = File::open(dir.join("db"))?;

@@ -440,21 +440,34 @@ pub(super) fn oversize_value_is_rejected_whole<S: Subject>() {
 /// Every bound a range side can take over the fixed data set: keys present,
 /// absent between keys, before all and after all, and the empty key.
 fn bounds() -> Vec<Bound<Vec<u8>>> {
-    let points: [&[u8]; 7] = [b"", b"a", b"b", b"bb", b"c", b"e", b"f"];
+    let mut points: Vec<Vec<u8>> = [&b""[..], b"a", b"b", b"bb", b"c", b"e", b"f"]
+        .iter()
+        .map(|p| p.to_vec())
+        .collect();
+    // Bounds longer than any storable key: one between "b" and "bb", one
+    // just above the longest stored key (see `longest_scan_key`).
+    points.push([&b"b"[..], &[0u8; MAX_KEY_LEN]].concat());
+    points.push([longest_scan_key(), vec![0]].concat());
     let mut out = vec![Bound::Unbounded];
     for p in points {
-        out.push(Bound::Included(p.to_vec()));
-        out.push(Bound::Excluded(p.to_vec()));
+        out.push(Bound::Included(p.clone()));
+        out.push(Bound::Excluded(p));
     }
     out
+}
+
+/// A stored key of the maximum length, between "c" and "d".
+fn longest_scan_key() -> Vec<u8> {
+    [&b"c"[..], &[0xffu8; MAX_KEY_LEN - 1]].concat()
 }
 
 pub(super) fn scan_every_bound_combination<S: Subject>() {
     let s = S::create();
     let e = s.engine();
     let mut model = Map::new();
-    for k in [&b"a"[..], b"b", b"c", b"d", b"e"] {
-        let v = [k, b"-value"].concat();
+    let longest = longest_scan_key();
+    for k in [&b"a"[..], b"b", b"c", &longest, b"d", b"e"] {
+        let v = [&k[..k.len().min(2)], b"-value"].concat();
         put(e, k, &v);
         model.insert(k.to_vec(), v);
     }
@@ -482,7 +495,7 @@ pub(super) fn scan_every_bound_combination<S: Subject>() {
     }
     // The combinations include inverted and empty ranges, and plenty of
     // non-empty ones.
-    assert!(nonempty > 100, "only {nonempty} non-empty scans");
+    assert!(nonempty > 300, "only {nonempty} non-empty scans");
 }
 
 pub(super) fn writes_while_a_scan_is_open<S: Subject>() {

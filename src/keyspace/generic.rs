@@ -475,7 +475,7 @@ mod tests {
     }
 
     fn subkeys(e: &MemoryEngine, key: &[u8]) -> Vec<Vec<u8>> {
-        let meta = read_meta(kv(&e), key, NOW).unwrap().unwrap();
+        let meta = read_meta(kv(e), key, NOW).unwrap().unwrap();
         let p = subkey_prefix(key, meta.version);
         kv(e)
             .scan(prefix_range(&p))

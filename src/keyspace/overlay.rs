@@ -99,9 +99,12 @@ impl KvRead for Overlay<'_> {
 }
 
 /// Merges an engine iterator with pending writes (which win on equal keys).
+/// A pending write: a put (`Some`) or a delete (`None`) of a key.
+type PendingOp = (Vec<u8>, Option<Vec<u8>>);
+
 struct Merge<'a> {
     base: std::iter::Peekable<KvIter<'a>>,
-    pending: std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>,
+    pending: std::iter::Peekable<std::vec::IntoIter<PendingOp>>,
     reverse: bool,
 }
 

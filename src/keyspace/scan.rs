@@ -228,9 +228,9 @@ pub fn scan_page(
     if cursor >= u64::from(SLOT_COUNT) {
         return Ok(page);
     }
-    let mut seen = 0usize;
     let mut current: Option<Slot> = None;
-    for rec in MetaRecords::new(kv, Start::Slot(cursor as Slot), SLOT_COUNT - 1) {
+    let walk = MetaRecords::new(kv, Start::Slot(cursor as Slot), SLOT_COUNT - 1);
+    for (seen, rec) in walk.enumerate() {
         let rec = rec?;
         let slot = rec.slot();
         if current.is_some_and(|c| c != slot) && seen >= count.max(1) {
@@ -239,7 +239,6 @@ pub fn scan_page(
             return Ok(page);
         }
         current = Some(slot);
-        seen += 1;
         let header = rec.header()?;
         if !header.is_expired(now_ms) && filter.keeps(rec.user_key(), &header) {
             page.keys.push(rec.user_key().to_vec());

@@ -290,7 +290,7 @@ pub fn incr_by_float(
     let incr = longdouble::parse(incr).ok_or_else(not_float)?;
     let not_finite = || err("ERR increment would produce NaN or Infinity");
     let sum = match (current, incr) {
-        (Parsed::Finite(a), Parsed::Finite(b)) => a.add(b).ok_or_else(not_finite)?,
+        (Parsed::Finite(a), Parsed::Finite(b)) => a.checked_add(b).ok_or_else(not_finite)?,
         _ => return Err(not_finite()),
     };
     let text = sum.to_human_string().into_bytes();
@@ -338,12 +338,16 @@ pub fn lcs(a: &[u8], b: &[u8]) -> Lcs {
     let width = b.len() + 1;
     // table[i * width + j] = LCS length of a[..i] and b[..j].
     let mut table = vec![0u32; (a.len() + 1) * width];
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            table[i * width + j] = if a[i - 1] == b[j - 1] {
-                table[(i - 1) * width + j - 1] + 1
+    for (i, &ca) in a.iter().enumerate() {
+        // Row i+1 from row i, without per-cell index arithmetic.
+        let (done, rest) = table.split_at_mut((i + 1) * width);
+        let prev = &done[i * width..];
+        let row = &mut rest[..width];
+        for (j, &cb) in b.iter().enumerate() {
+            row[j + 1] = if ca == cb {
+                prev[j] + 1
             } else {
-                table[(i - 1) * width + j].max(table[i * width + j - 1])
+                prev[j + 1].max(row[j])
             };
         }
     }

@@ -144,37 +144,85 @@ const FLAGS: &[&str] = &[LOADING, STALE];
 
 /// The subcommand rows of COMMAND.
 pub static SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("command|count", 2, FLAGS, (0, 0, 0), ACL, Handler::Node(count)).doc(
+    CommandSpec::new(
+        "command|count",
+        2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(count),
+    )
+    .doc(
         "server",
         "Get total number of Redis commands",
         "2.8.13",
         "O(1)",
     ),
-    CommandSpec::new("command|docs", -2, FLAGS, (0, 0, 0), ACL, Handler::Node(docs)).doc(
+    CommandSpec::new(
+        "command|docs",
+        -2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(docs),
+    )
+    .doc(
         "server",
         "Get array of specific Redis command documentation",
         "7.0.0",
         "O(N) where N is the number of commands to look up",
     ),
-    CommandSpec::new("command|getkeys", -4, FLAGS, (0, 0, 0), ACL, Handler::Node(getkeys)).doc(
+    CommandSpec::new(
+        "command|getkeys",
+        -4,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(getkeys),
+    )
+    .doc(
         "server",
         "Extract keys given a full Redis command",
         "2.8.13",
         "O(N) where N is the number of arguments to the command",
     ),
-    CommandSpec::new("command|help", 2, FLAGS, (0, 0, 0), ACL, Handler::Node(help)).doc(
+    CommandSpec::new(
+        "command|help",
+        2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(help),
+    )
+    .doc(
         "server",
         "Show helpful text about the different subcommands",
         "5.0.0",
         "O(1)",
     ),
-    CommandSpec::new("command|info", -2, FLAGS, (0, 0, 0), ACL, Handler::Node(info)).doc(
+    CommandSpec::new(
+        "command|info",
+        -2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(info),
+    )
+    .doc(
         "server",
         "Get array of specific Redis command details, or all when no argument is given.",
         "2.8.13",
         "O(N) where N is the number of commands to look up",
     ),
-    CommandSpec::new("command|list", -2, FLAGS, (0, 0, 0), ACL, Handler::Node(list)).doc(
+    CommandSpec::new(
+        "command|list",
+        -2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(list),
+    )
+    .doc(
         "server",
         "Get an array of Redis command names",
         "7.0.0",
@@ -188,7 +236,10 @@ pub fn command(s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
     if args.len() == 1 {
         return Reply::Array(visible().map(info_entry).collect());
     }
-    let Some(sub) = SUBCOMMANDS.iter().find(|c| sub_name(c).eq_ignore_ascii_case(&args[1])) else {
+    let Some(sub) = SUBCOMMANDS
+        .iter()
+        .find(|c| sub_name(c).eq_ignore_ascii_case(&args[1]))
+    else {
         return err_unknown_subcommand("command", &args[1]);
     };
     if !sub.arity_ok(args.len()) {
@@ -340,7 +391,11 @@ fn docs(_s: &mut Session, _n: &Node, args: &[Bytes]) -> Reply {
 fn getkeys(_s: &mut Session, _n: &Node, args: &[Bytes]) -> Reply {
     let argv = &args[2..];
     match keys_of(argv) {
-        Ok(idx) => Reply::Array(idx.into_iter().map(|i| Reply::bulk(argv[i].clone())).collect()),
+        Ok(idx) => Reply::Array(
+            idx.into_iter()
+                .map(|i| Reply::bulk(argv[i].clone()))
+                .collect(),
+        ),
         Err(e) => Reply::error(e),
     }
 }
@@ -386,7 +441,11 @@ fn list(_s: &mut Session, _n: &Node, args: &[Bytes]) -> Reply {
                 // No modules: nothing comes from one.
                 Box::new(|_| false)
             } else if is(&args[3], "ACLCAT") {
-                Box::new(move |c| c.acl.iter().any(|a| a.as_bytes().eq_ignore_ascii_case(&value)))
+                Box::new(move |c| {
+                    c.acl
+                        .iter()
+                        .any(|a| a.as_bytes().eq_ignore_ascii_case(&value))
+                })
             } else if is(&args[3], "PATTERN") {
                 Box::new(move |c| glob_match_with(&value, c.name.as_bytes(), true))
             } else {
@@ -471,7 +530,11 @@ mod tests {
             let f = positions(m.reference.flags, flags::ORDER, "flag", m.name);
             assert!(f.windows(2).all(|w| w[0] < w[1]), "{}: flag order", m.name);
             let a = positions(m.reference.acl, ACL_ORDER, "category", m.name);
-            assert!(a.windows(2).all(|w| w[0] < w[1]), "{}: category order", m.name);
+            assert!(
+                a.windows(2).all(|w| w[0] < w[1]),
+                "{}: category order",
+                m.name
+            );
         }
     }
 
@@ -499,7 +562,10 @@ mod tests {
             let r = &m.reference;
             let mut check = |what: &str, ours: String, redis: String| {
                 if ours != redis {
-                    diffs.push(format!("{} {what}: table {ours} / redis {redis}", spec.name));
+                    diffs.push(format!(
+                        "{} {what}: table {ours} / redis {redis}",
+                        spec.name
+                    ));
                 }
             };
             check("arity", spec.arity.to_string(), r.arity.to_string());
@@ -513,13 +579,21 @@ mod tests {
                 format!("{:?}", (spec.first_key, spec.last_key, spec.step)),
                 format!("{:?}", r.keys),
             );
-            check("acl", format!("{:?}", sorted(spec.acl)), format!("{:?}", sorted(r.acl)));
+            check(
+                "acl",
+                format!("{:?}", sorted(spec.acl)),
+                format!("{:?}", sorted(r.acl)),
+            );
             check("summary", spec.summary.into(), r.summary.into());
             check("since", spec.since.into(), r.since.into());
             check("group", spec.group.into(), r.group.into());
             check("complexity", spec.complexity.into(), r.complexity.into());
         }
-        assert!(diffs.is_empty(), "rows differ from Redis 7.0.15:\n{}", diffs.join("\n"));
+        assert!(
+            diffs.is_empty(),
+            "rows differ from Redis 7.0.15:\n{}",
+            diffs.join("\n")
+        );
     }
 
     fn call(t: &TestNode, args: &[&str]) -> Reply {
@@ -564,26 +638,31 @@ mod tests {
             "%1\r\n$5\r\nhello\r\n%6\r\n$7\r\nsummary\r\n$20\r\nHandshake with Redis\r\n"
         ));
         assert!(hello.contains("$7\r\nhistory\r\n~1\r\n*2\r\n$5\r\n6.2.0\r\n"));
-        assert!(hello.ends_with(
-            "$7\r\nSETNAME\r\n$5\r\nflags\r\n~1\r\n+optional\r\n"
-        ));
+        assert!(hello.ends_with("$7\r\nSETNAME\r\n$5\r\nflags\r\n~1\r\n+optional\r\n"));
     }
 
     #[test]
     fn info_of_containers_and_unknown_names() {
         let t = TestNode::start(&[]);
-        let Reply::Array(entries) = call(&t, &["COMMAND", "INFO", "config", "nosuch", "CONFIG|GET"])
+        let Reply::Array(entries) =
+            call(&t, &["COMMAND", "INFO", "config", "nosuch", "CONFIG|GET"])
         else {
             panic!("COMMAND INFO is an array")
         };
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[1], Reply::Null);
-        let Reply::Array(config) = &entries[0] else { panic!() };
+        let Reply::Array(config) = &entries[0] else {
+            panic!()
+        };
         assert_eq!(config[0], Reply::bulk("config"));
         assert_eq!(config[2], Reply::Set(vec![]));
-        let Reply::Set(subs) = &config[9] else { panic!() };
+        let Reply::Set(subs) = &config[9] else {
+            panic!()
+        };
         assert_eq!(subs.len(), 5);
-        let Reply::Array(get) = &entries[2] else { panic!() };
+        let Reply::Array(get) = &entries[2] else {
+            panic!()
+        };
         assert_eq!(get[0], Reply::bulk("config|get"));
         assert_eq!(get[1], Reply::Integer(-3));
         assert_eq!(
@@ -595,7 +674,9 @@ mod tests {
             ])
         );
         // COMMAND and COMMAND INFO list every command, once.
-        let Reply::Array(all) = call(&t, &["COMMAND"]) else { panic!() };
+        let Reply::Array(all) = call(&t, &["COMMAND"]) else {
+            panic!()
+        };
         assert_eq!(all.len(), visible().count());
         assert_eq!(call(&t, &["COMMAND", "INFO"]), Reply::Array(all));
         assert_eq!(
@@ -604,7 +685,9 @@ mod tests {
         );
         // Docs: unknown names are left out.
         assert_eq!(call(&t, &["COMMAND", "DOCS", "nosuch"]), Reply::Map(vec![]));
-        let Reply::Map(docs) = call(&t, &["COMMAND", "DOCS"]) else { panic!() };
+        let Reply::Map(docs) = call(&t, &["COMMAND", "DOCS"]) else {
+            panic!()
+        };
         assert_eq!(docs.len(), visible().count());
     }
 
@@ -620,11 +703,20 @@ mod tests {
             Reply::Array(vec![Reply::bulk("k")])
         );
         for (args, e) in [
-            (&["GET", "a", "b"][..], "ERR Invalid number of arguments specified for command"),
-            (&["SET", "a"][..], "ERR Invalid number of arguments specified for command"),
+            (
+                &["GET", "a", "b"][..],
+                "ERR Invalid number of arguments specified for command",
+            ),
+            (
+                &["SET", "a"][..],
+                "ERR Invalid number of arguments specified for command",
+            ),
             (&["nosuch", "a"][..], "ERR Invalid command specified"),
             (&["PING", "x"][..], "ERR The command has no key arguments"),
-            (&["CONFIG", "GET"][..], "ERR The command has no key arguments"),
+            (
+                &["CONFIG", "GET"][..],
+                "ERR The command has no key arguments",
+            ),
             (&["CONFIG", "nosuch"][..], "ERR Invalid command specified"),
         ] {
             let mut argv = vec!["COMMAND", "GETKEYS"];
@@ -638,7 +730,9 @@ mod tests {
     }
 
     fn names(r: Reply) -> Vec<String> {
-        let Reply::Array(items) = r else { panic!("{r:?}") };
+        let Reply::Array(items) = r else {
+            panic!("{r:?}")
+        };
         items
             .into_iter()
             .map(|i| match i {
@@ -654,16 +748,33 @@ mod tests {
         let all = names(call(&t, &["COMMAND", "LIST"]));
         assert!(all.contains(&"get".to_string()) && all.contains(&"config|get".to_string()));
         assert!(all.iter().all(|n| !n.starts_with("__")));
-        let conn = names(call(&t, &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "CONNECTION"]));
+        let conn = names(call(
+            &t,
+            &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "CONNECTION"],
+        ));
         assert!(conn.contains(&"ping".to_string()) && conn.contains(&"client|id".to_string()));
         assert!(!conn.contains(&"client".to_string()) && !conn.contains(&"get".to_string()));
-        let cfg = names(call(&t, &["COMMAND", "LIST", "FILTERBY", "PATTERN", "CONFIG*"]));
+        let cfg = names(call(
+            &t,
+            &["COMMAND", "LIST", "FILTERBY", "PATTERN", "CONFIG*"],
+        ));
         assert_eq!(
             cfg,
-            ["config", "config|get", "config|help", "config|resetstat", "config|rewrite", "config|set"]
+            [
+                "config",
+                "config|get",
+                "config|help",
+                "config|resetstat",
+                "config|rewrite",
+                "config|set"
+            ]
         );
         assert!(names(call(&t, &["COMMAND", "LIST", "FILTERBY", "MODULE", "x"])).is_empty());
-        assert!(names(call(&t, &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"])).is_empty());
+        assert!(names(call(
+            &t,
+            &["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"]
+        ))
+        .is_empty());
         for args in [
             &["FILTERBY", "PATTERN"][..],
             &["FILTERBY", "PATTERN", "a", "b"][..],
@@ -687,7 +798,9 @@ mod tests {
             call(&t, &["COMMAND", "COUNT", "x"]),
             Reply::error("ERR wrong number of arguments for 'command|count' command")
         );
-        let Reply::Array(help) = call(&t, &["COMMAND", "HELP"]) else { panic!() };
+        let Reply::Array(help) = call(&t, &["COMMAND", "HELP"]) else {
+            panic!()
+        };
         for sub in SUBCOMMANDS {
             let name = sub.name.split_once('|').unwrap().1.to_ascii_uppercase();
             assert!(

@@ -32,20 +32,43 @@ pub static SUBCOMMANDS: &[CommandSpec] = &[
         "2.0.0",
         PARAMS_COMPLEXITY,
     ),
-    CommandSpec::new("config|help", 2, &[LOADING, STALE], (0, 0, 0), &["slow"], Handler::Node(help))
-        .doc(
-            "server",
-            "Show helpful text about the different subcommands",
-            "5.0.0",
-            "O(1)",
-        ),
-    CommandSpec::new("config|resetstat", 2, FLAGS, (0, 0, 0), ACL, Handler::Node(resetstat)).doc(
+    CommandSpec::new(
+        "config|help",
+        2,
+        &[LOADING, STALE],
+        (0, 0, 0),
+        &["slow"],
+        Handler::Node(help),
+    )
+    .doc(
+        "server",
+        "Show helpful text about the different subcommands",
+        "5.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "config|resetstat",
+        2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(resetstat),
+    )
+    .doc(
         "server",
         "Reset the stats returned by INFO",
         "2.0.0",
         "O(1)",
     ),
-    CommandSpec::new("config|rewrite", 2, FLAGS, (0, 0, 0), ACL, Handler::Node(rewrite)).doc(
+    CommandSpec::new(
+        "config|rewrite",
+        2,
+        FLAGS,
+        (0, 0, 0),
+        ACL,
+        Handler::Node(rewrite),
+    )
+    .doc(
         "server",
         "Rewrite the configuration file with the in memory configuration",
         "2.8.0",
@@ -73,7 +96,7 @@ fn get(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
 /// `CONFIG SET name value [name value …]`: all or nothing.
 fn set(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
     let rest = &args[2..];
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return err_syntax();
     }
     let pairs: Vec<(Bytes, Bytes)> = rest
@@ -137,9 +160,18 @@ mod tests {
         let t = TestNode::start(&[]);
         let mut s = t.session();
         let r = t.call(&mut s, &["CONFIG", "GET", "PORT"]);
-        assert_eq!(wire(&r, Protocol::Resp2), "*2\r\n$4\r\nPORT\r\n$4\r\n7000\r\n");
-        assert_eq!(wire(&r, Protocol::Resp3), "%1\r\n$4\r\nPORT\r\n$4\r\n7000\r\n");
-        assert_eq!(t.call(&mut s, &["CONFIG", "GET", "nosuch"]), Reply::Map(vec![]));
+        assert_eq!(
+            wire(&r, Protocol::Resp2),
+            "*2\r\n$4\r\nPORT\r\n$4\r\n7000\r\n"
+        );
+        assert_eq!(
+            wire(&r, Protocol::Resp3),
+            "%1\r\n$4\r\nPORT\r\n$4\r\n7000\r\n"
+        );
+        assert_eq!(
+            t.call(&mut s, &["CONFIG", "GET", "nosuch"]),
+            Reply::Map(vec![])
+        );
         assert_eq!(
             t.call(&mut s, &["CONFIG", "GET"]),
             Reply::error("ERR wrong number of arguments for 'config|get' command")
@@ -148,9 +180,15 @@ mod tests {
             t.call(&mut s, &["CONFIG", "SET", "hz", "10", "x"]),
             Reply::error("ERR syntax error")
         );
-        assert_eq!(t.call(&mut s, &["CONFIG", "SET", "maxmemory", "1mb"]), Reply::ok());
         assert_eq!(
-            wire(&t.call(&mut s, &["CONFIG", "GET", "maxmemory"]), Protocol::Resp2),
+            t.call(&mut s, &["CONFIG", "SET", "maxmemory", "1mb"]),
+            Reply::ok()
+        );
+        assert_eq!(
+            wire(
+                &t.call(&mut s, &["CONFIG", "GET", "maxmemory"]),
+                Protocol::Resp2
+            ),
             "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n"
         );
         assert_eq!(
@@ -173,7 +211,9 @@ mod tests {
             Reply::status("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")
         );
         for sub in ["GET", "SET", "RESETSTAT", "REWRITE", "HELP"] {
-            assert!(help.iter().any(|l| matches!(l, Reply::Status(t) if t.starts_with(sub.as_bytes()))));
+            assert!(help
+                .iter()
+                .any(|l| matches!(l, Reply::Status(t) if t.starts_with(sub.as_bytes()))));
         }
     }
 

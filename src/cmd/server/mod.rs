@@ -1,14 +1,15 @@
 //! # Server commands
 //!
-//! INFO, DBSIZE, TIME, CONFIG, FLUSHALL, FLUSHDB, COMMAND, LASTSAVE, SAVE
-//! and BGSAVE, with redis-server 7.0's arity, flags, ACL categories and
-//! replies.
+//! INFO, DBSIZE, TIME, CONFIG, FLUSHALL, FLUSHDB, COMMAND, LASTSAVE, SAVE,
+//! BGSAVE and MEMORY USAGE, with redis-server 7.0's arity, flags, ACL
+//! categories and replies.
 //!
 //! - [`command`]: COMMAND and its subcommands, from the one command table
 //!   (plus generated Redis metadata, [`command_meta`], for tips, key specs
 //!   and long docs).
 //! - [`config`]: CONFIG over the node's runtime settings
 //!   (`crate::settings`).
+//! - [`memory`]: MEMORY USAGE, in redis-server's own accounting.
 //! - here: the rest. INFO text comes from `crate::info`.
 //!
 //! FLUSHALL and FLUSHDB are keyless writes: dispatch proposes them to every
@@ -23,7 +24,8 @@
 //!
 //! CAVEATS:
 //! - ASYNC and SYNC are accepted and mean the same: the deletion is one
-//!   batch applied before the reply.
+//!   batch applied before the reply, holding a deletion for every key of
+//!   the shard (memory grows with the keyspace).
 //! - DBSIZE walks every metadata record (O(keys)), where Redis reads a
 //!   counter; it counts live keys only, where Redis counts keys whose TTL
 //!   passed but that were not reclaimed yet.
@@ -32,6 +34,7 @@ mod command;
 #[rustfmt::skip]
 mod command_meta;
 mod config;
+mod memory;
 
 use std::ops::Bound;
 use std::sync::atomic::Ordering;
@@ -166,6 +169,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "O(1)",
     ),
+    CommandSpec::new("memory", -2, &[], (0, 0, 0), &["slow"], Handler::Container)
+        .doc(
+            "server",
+            "A container for memory diagnostics commands",
+            "4.0.0",
+            "Depends on subcommand.",
+        )
+        .with_subcommands(memory::SUBCOMMANDS),
     CommandSpec::new(
         "save",
         1,
@@ -309,7 +320,9 @@ pub(crate) mod testing {
         pub fn start(extra: &[&str]) -> TestNode {
             let dir = tempfile::tempdir().expect("temporary folder");
             let path = dir.path().display().to_string();
-            let mut argv = vec!["redraft", "--port", "7000", "--engine", "memory", "--dir", &path];
+            let mut argv = vec![
+                "redraft", "--port", "7000", "--engine", "memory", "--dir", &path,
+            ];
             argv.extend_from_slice(extra);
             let node = Node::open(Config::parse_from(argv)).expect("node opens");
             TestNode {
@@ -330,7 +343,10 @@ pub(crate) mod testing {
 
         /// Runs one command through dispatch, waiting for a write's reply.
         pub fn call(&self, s: &mut Session, args: &[&str]) -> Reply {
-            let args = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+            let args = args
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
             match dispatch(s, &self.node, args) {
                 Outcome::Reply(r) => r,
                 Outcome::Pending(p) => {
@@ -376,12 +392,19 @@ mod tests {
 
     #[test]
     fn flush_arguments() {
-        let b = |a: &[&str]| a.iter().map(|s| Bytes::copy_from_slice(s.as_bytes())).collect::<Vec<_>>();
+        let b = |a: &[&str]| {
+            a.iter()
+                .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                .collect::<Vec<_>>()
+        };
         assert!(check_flush(&b(&["flushall"])).is_ok());
         assert!(check_flush(&b(&["flushall", "async"])).is_ok());
         assert!(check_flush(&b(&["flushdb", "SYNC"])).is_ok());
         assert_eq!(check_flush(&b(&["flushall", "now"])), Err(err_syntax()));
-        assert_eq!(check_flush(&b(&["flushall", "sync", "x"])), Err(err_syntax()));
+        assert_eq!(
+            check_flush(&b(&["flushall", "sync", "x"])),
+            Err(err_syntax())
+        );
     }
 
     #[test]
@@ -409,7 +432,9 @@ mod tests {
         let Reply::Array(parts) = t.call(&mut s, &["TIME"]) else {
             panic!("TIME is an array")
         };
-        let Reply::Bulk(secs) = &parts[0] else { panic!() };
+        let Reply::Bulk(secs) = &parts[0] else {
+            panic!()
+        };
         let Reply::Bulk(us) = &parts[1] else { panic!() };
         let secs: u64 = std::str::from_utf8(secs).unwrap().parse().unwrap();
         let us: u64 = std::str::from_utf8(us).unwrap().parse().unwrap();
