@@ -3,11 +3,15 @@
 # and to a reference redis-server (cluster mode), replies compared exactly.
 # See integration/python/difftest.py (DEVIATIONS lists what is compared loosely).
 #
+# Sequences run on RESP2 or RESP3 (about a third, chosen by seed).
+#
 # Usage: scripts/difftest.sh [--seconds N] [--seed S] [--length L] [--sequences K]
 #   --seconds N    run for N seconds (default 30)
 #   --seed S       first sequence seed (default random; printed, so a failure can be rerun)
 #   --length L     commands per sequence (default 100)
 #   --sequences K  stop after K sequences
+#   --detail D     print the first D mismatching sequences in full (default 3)
+#   --self-check   compare two redis-servers instead: checks the generator is sound
 # Needs redis-server and the Python packages (scripts/test.sh installs both).
 # Environment: REDRAFT_BIN (default: target/release/redraft, built with cargo).
 set -euo pipefail

@@ -112,9 +112,16 @@ impl ClientRegistry {
         self.clients.lock().remove(&id);
     }
 
-    /// Connected clients, by id.
+    /// Connected clients, by id. A killed client is gone at once, as in
+    /// Redis, though its task may not have unregistered it yet.
     pub fn list(&self) -> Vec<Arc<ClientHandle>> {
-        let mut v: Vec<_> = self.clients.lock().values().cloned().collect();
+        let mut v: Vec<_> = self
+            .clients
+            .lock()
+            .values()
+            .filter(|c| !c.is_killed())
+            .cloned()
+            .collect();
         v.sort_by_key(|c| c.id);
         v
     }

@@ -9,6 +9,10 @@ slot, so multi-key commands are legal in cluster mode.
 Replies whose exact structure matters (CLUSTER SLOTS/SHARDS/NODES, CLIENT
 LIST) are read with the raw client in resp.py, since redis-py reshapes
 them differently across versions.
+
+This file goes through redis-py's own API for each command; the cases
+named after Redis's test suite are in test_compat_*.py, which share the
+fixtures defined here.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import time
 import pytest
 import redis
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 
+import harness
 from resp import Err, Status
 
 # -- fixtures ----------------------------------------------------------------
@@ -585,3 +591,163 @@ def test_client_commands(server, raw):
     assert raw.call("CLIENT", "NOSUCH") == Err(
         "ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP."
     )
+
+
+# -- the RedisCluster API for the remaining commands ----------------------
+
+
+def test_cluster_client_server_commands(server, rc):
+    """INFO, DBSIZE, TIME, CONFIG GET/SET, FLUSHDB/FLUSHALL as redis-py sends them."""
+    info = rc.info()
+    assert info["redis_version"] == "7.0.15" and info["cluster_enabled"] == 1
+    assert rc.info("server")["tcp_port"] == server.port
+    assert rc.info("replication")["role"] == "master"
+    rc.mset({"{f}a": "1", "{f}b": "2"})
+    rc.set("other", "3", ex=100)
+    assert rc.dbsize() == 3
+    assert rc.info("keyspace")["db0"]["keys"] == 3
+    assert rc.info("keyspace")["db0"]["expires"] == 1
+    secs, micros = rc.time()
+    assert abs(secs - time.time()) < 5 and 0 <= micros < 1_000_000
+    assert rc.config_get("maxclients") == {"maxclients": "10000"}
+    assert rc.config_set("timeout", 7) is True
+    try:
+        assert rc.config_get("timeout") == {"timeout": "7"}
+    finally:
+        rc.config_set("timeout", 0)
+    assert rc.flushdb() is True
+    assert rc.dbsize() == 0
+    rc.set("k", "v")
+    assert rc.flushall() is True
+    assert rc.keys("*") == []
+    assert rc.flushall(asynchronous=True) is True
+    assert rc.flushdb(asynchronous=True) is True
+
+
+def test_cluster_client_command_commands(rc):
+    """COMMAND, COMMAND COUNT and COMMAND GETKEYS through redis-py (its cluster
+    client itself reads COMMAND to learn where keys are)."""
+    table = rc.command()
+    assert rc.command_count() == len(table)
+    get = table["get"]
+    assert (get["arity"], get["first_key_pos"], get["last_key_pos"], get["step_count"]) == (2, 1, 1, 1)
+    assert get["flags"] == ["readonly", "fast"]
+    mset = table["mset"]
+    assert (mset["arity"], mset["first_key_pos"], mset["last_key_pos"], mset["step_count"]) == (-3, 1, -1, 2)
+    assert rc.command_getkeys("MSET", "a", "1", "b", "2") == ["a", "b"]
+    assert rc.command_getkeys("SET", "k", "v", "EX", 10) == ["k"]
+    assert rc.command_getkeys("COPY", "{x}a", "{x}b") == ["{x}a", "{x}b"]
+
+
+def test_cluster_client_connection_commands(server, rc):
+    """PING, ECHO, CLIENT ID/SETNAME/GETNAME/LIST/INFO/KILL, READONLY/READWRITE."""
+    node = rc.get_default_node()
+    assert rc.ping() is True
+    assert rc.echo("hi", target_nodes=node) == "hi"
+    cid = rc.client_id()
+    assert isinstance(cid, int) and cid > 0
+    assert rc.client_getname() is None
+    assert rc.client_setname("rc-name") is True
+    assert rc.client_getname() == "rc-name"
+    assert rc.client_info()["name"] == "rc-name"
+    assert any(c["name"] == "rc-name" for c in rc.client_list())
+    assert rc.readonly() is True
+    assert rc.readwrite() is True
+    assert rc.set("k", "v") is True
+    other = redis.Redis(host=server.host, port=server.port, decode_responses=True, protocol=2)
+    try:
+        other_id = other.client_id()
+        assert rc.client_kill_filter(_id=other_id) == 1
+        assert rc.client_kill_filter(_id=other_id) == 0
+        assert all(int(c["id"]) != other_id for c in rc.client_list())
+    finally:
+        other.close()
+
+
+def test_cluster_client_cluster_commands(server, rc):
+    """CLUSTER SLOTS/SHARDS/NODES/MYID/INFO/COUNTKEYSINSLOT/GETKEYSINSLOT as redis-py parses them."""
+    node = rc.get_default_node()
+    myid = rc.cluster_myid(node)
+    assert len(myid) == 40
+    slots = rc.cluster_slots(target_nodes=node)
+    assert list(slots) == [(0, 16383)]
+    assert slots[(0, 16383)]["primary"][1] == server.port
+    assert slots[(0, 16383)]["replicas"] == []
+    (shard,) = rc.cluster_shards(target_nodes=node)
+    assert shard["slots"] == [(0, 16383)] or shard["slots"] == [0, 16383]
+    (shard_node,) = shard["nodes"]
+    assert shard_node["id"] == myid and shard_node["port"] == server.port
+    (entry,) = rc.cluster_nodes().values()
+    assert entry["node_id"] == myid
+    assert entry["flags"] == "myself,master"
+    assert entry["slots"] == [["0", "16383"]]
+    assert entry["connected"] is True
+    assert rc.cluster_info()["cluster_state"] == "ok"
+    slot = rc.cluster_keyslot("{g}")
+    rc.mset({"{g}1": "a", "{g}2": "b"})
+    assert rc.cluster_countkeysinslot(slot) == 2
+    assert sorted(rc.cluster_get_keys_in_slot(slot, 10)) == ["{g}1", "{g}2"]
+
+
+def test_cluster_client_resp3(server):
+    """redis-py with protocol=3 (its default from 8.0) sends HELLO 3 on every
+    connection; replies arrive as RESP3 types."""
+    client = RedisCluster(host=server.host, port=server.port, decode_responses=True, protocol=3)
+    try:
+        assert client.set("k", "v") is True
+        assert client.get("k") == "v"
+        assert client.get("missing") is None
+        assert client.incrbyfloat("f", 1.5) == 1.5
+        assert client.config_get("maxclients") == {"maxclients": "10000"}
+        assert client.info("server")["redis_mode"] == "cluster"
+        assert client.ttl("k") == -1
+    finally:
+        client.close()
+
+
+def test_cluster_client_with_password():
+    """A requirepass node: RedisCluster without a password cannot even read the
+    slots (NOAUTH); with it (AUTH in RESP2, HELLO 3 AUTH in RESP3) it works."""
+    for start in (harness.start_redraft, _start_redis_cluster):
+        srv = start()
+        try:
+            with srv.conn() as c:
+                assert c.call("CONFIG", "SET", "requirepass", "pw") == "OK"
+            with pytest.raises((redis.RedisError, RedisClusterException)) as e:
+                RedisCluster(host=srv.host, port=srv.port, protocol=2)
+            assert "Authentication required" in str(e.value) or "NOAUTH" in str(e.value), e.value
+            for proto in (2, 3):
+                client = RedisCluster(
+                    host=srv.host, port=srv.port, password="pw", protocol=proto, decode_responses=True
+                )
+                try:
+                    assert client.set("{a}k", "v") is True
+                    assert client.mget("{a}k", "{a}j") == ["v", None]
+                finally:
+                    client.close()
+        finally:
+            srv.stop()
+
+
+def _start_redis_cluster():
+    if harness.redis_server_bin() is None:
+        pytest.skip("redis-server is not installed")
+    return harness.start_redis(cluster=True)
+
+
+def test_plain_client_select_quit_reset(server):
+    """The commands a cluster client cannot route, with redis-py's plain client:
+    SELECT (db=1 fails on connect), QUIT, RESET."""
+    with pytest.raises(redis.ResponseError) as e:
+        redis.Redis(host=server.host, port=server.port, db=1, protocol=2).ping()
+    assert error_text(e) == "ERR SELECT is not allowed in cluster mode"
+    r = redis.Redis(host=server.host, port=server.port, db=0, protocol=2, decode_responses=True)
+    try:
+        assert r.ping() is True
+        assert r.select(0) is True
+        assert r.client_setname("plain") is True
+        assert r.reset() == "RESET"
+        assert r.client_getname() is None
+        assert r.quit() is True
+    finally:
+        r.close()

@@ -369,6 +369,45 @@ mod tests {
     }
 
     #[test]
+    fn keys_in_slot_skip_expired_keys_and_other_slots() {
+        use crate::engine::memory::MemoryEngine;
+        use crate::engine::{Engine, WriteBatch};
+        use crate::keyspace::{meta_key, Meta};
+
+        let engine = MemoryEngine::new();
+        let mut batch = WriteBatch::new();
+        for (key, expire_at) in [("{s}b", 0), ("{s}a", 0), ("{s}gone", 500), ("{s}c", 2000)] {
+            batch.put(
+                meta_key(key.as_bytes()),
+                Meta::string(b"v".to_vec(), expire_at).encode(),
+            );
+        }
+        batch.put(
+            meta_key(b"elsewhere"),
+            Meta::string(b"v".to_vec(), 0).encode(),
+        );
+        engine.write(batch).expect("write");
+        let kv: &dyn Engine = &engine;
+        let slot = key_slot(b"{s}");
+        assert_eq!(keyspace::count_keys_in_slot(kv, slot, 1000).ok(), Some(3));
+        let keys = keyspace::keys_in_slot(kv, slot, 1000, 10).expect("keys");
+        assert_eq!(keys, [&b"{s}a"[..], b"{s}b", b"{s}c"]);
+        assert_eq!(
+            keyspace::keys_in_slot(kv, slot, 1000, 2)
+                .expect("keys")
+                .len(),
+            2
+        );
+        assert_eq!(
+            keyspace::keys_in_slot(kv, slot, 1000, 0)
+                .expect("keys")
+                .len(),
+            0
+        );
+        assert_eq!(keyspace::count_keys_in_slot(kv, slot, 3000).ok(), Some(2));
+    }
+
+    #[test]
     fn slot_arguments_as_redis_parses_them() {
         assert_eq!(slot_arg(b"0"), Ok(Some(0)));
         assert_eq!(slot_arg(b"16383"), Ok(Some(16383)));

@@ -11,9 +11,8 @@
 //! - Redis 7.0 in cluster mode still has 16 databases for COPY's `DB`
 //!   argument (any but 0 is refused with the cluster-mode error); these
 //!   replies are kept.
-//! - OBJECT ENCODING derives a string's encoding from its value (`int`,
-//!   `embstr` up to 44 bytes, else `raw`); Redis also answers `raw` for a
-//!   short string grown by APPEND or SETRANGE, which is not recorded here.
+//! - OBJECT ENCODING of a collection is its general encoding (`hashtable`,
+//!   `quicklist`, `skiplist`), never a compact one (`listpack`, `intset`).
 //!   Access times and LFU counters are not tracked: IDLETIME answers 0 and
 //!   FREQ (under an LFU policy) answers 0.
 
@@ -27,6 +26,7 @@ use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
 use crate::engine::Engine;
 use crate::keyspace::generic::{self, ExpireIf, Expiry};
 use crate::keyspace::scan::{self, KeyFilter};
+use crate::keyspace::string::Encoding;
 use crate::keyspace::{self, KeyType, Meta};
 use crate::node::Node;
 use crate::session::Session;
@@ -601,12 +601,11 @@ fn int_value(value: &[u8]) -> Option<i64> {
     parse_i64(value)
 }
 
-/// The encoding Redis would give a freshly written value of this kind.
+/// The encoding Redis would report: for a string, from its value and how
+/// it was written ([`Encoding`]); for a collection, its general encoding.
 fn encoding(meta: &Meta) -> &'static str {
     match meta.ty {
-        KeyType::String if int_value(&meta.payload).is_some() => "int",
-        KeyType::String if meta.payload.len() <= 44 => "embstr",
-        KeyType::String => "raw",
+        KeyType::String => Encoding::of(meta).name(&meta.payload),
         KeyType::Hash | KeyType::Set => "hashtable",
         KeyType::List => "quicklist",
         KeyType::ZSet => "skiplist",
@@ -654,7 +653,8 @@ fn object_refcount(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
     let policy = s.maxmemory_policy().to_ascii_lowercase();
     let shared_ok = s.maxmemory() == 0 || !(policy.contains("lru") || policy.contains("lfu"));
     with_meta(ctx, &args[2], |m| {
-        let shared = m.ty == KeyType::String
+        let shared = encoding(&m) == "int"
+            && Encoding::of(&m).may_share()
             && int_value(&m.payload).is_some_and(|v| (0..10_000).contains(&v));
         Reply::Integer(if shared && shared_ok {
             i64::from(i32::MAX)
@@ -845,6 +845,20 @@ mod tests {
         assert_eq!(enc(" 12"), "embstr");
         assert_eq!(enc(&"x".repeat(44)), "embstr");
         assert_eq!(enc(&"x".repeat(45)), "raw");
+    }
+
+    #[test]
+    fn string_encodings_remember_how_the_value_was_written() {
+        let enc = |v: &str, how: u64| {
+            let mut m = Meta::string(v.as_bytes().to_vec(), 0);
+            m.version = how;
+            encoding(&m)
+        };
+        // 1: grown in place (APPEND, SETRANGE); 2: INCRBYFLOAT's text.
+        assert_eq!(enc("12", 1), "raw");
+        assert_eq!(enc("ab", 1), "raw");
+        assert_eq!(enc("3", 2), "embstr");
+        assert_eq!(enc(&"1".repeat(45), 2), "raw");
     }
 
     #[test]

@@ -1,15 +1,24 @@
 //! # Engine micro-benchmark
 //!
 //! [`bench_engine`] measures the workloads that decide the default engine:
-//! durable writes (a sync after every batch, as the Raft apply path does),
-//! point reads and range scans. The ignored test `engine_benchmark_report`
-//! runs it against fjall and sled:
+//! writes as the Raft apply path makes them (one unsynced batch per Ready;
+//! the engine is synced only before the Raft log is compacted, as the log
+//! is the durable record), durable writes (a sync after every batch, the
+//! worst case and what a sync-per-write design would pay), point reads of
+//! present and absent keys, and range scans. The ignored test
+//! `engine_benchmark_report` runs it against fjall and sled:
 //!
 //! ```text
 //! cargo test --release -p redraft --lib engine_benchmark_report -- --ignored --nocapture
 //! ```
 //!
-//! `REDRAFT_BENCH_OPS` overrides its operation count (default 50 000).
+//! `REDRAFT_BENCH_OPS` sets its base operation count `N` (default
+//! 100 000); the workloads' sizes derive from it (see [`bench_engine`]).
+//! `REDRAFT_BENCH_ROUNDS` (default 3) repeats the run, alternating the
+//! engines so that load from other processes falls on both, and ends with
+//! a [`summary`] table of medians and ranges.
+//! At the default, about 600 000 keys are written, more than one fjall
+//! memtable (64 MiB) holds, so reads reach SSTables too.
 
 use super::{Engine, WriteBatch};
 use rand::rngs::StdRng;
@@ -53,6 +62,9 @@ pub struct BenchResult {
     pub workloads: Vec<WorkloadResult>,
     /// [`Engine::disk_size`] after the run (after a final sync).
     pub disk_size: u64,
+    /// What the file system allocated to the engine's folder, when the
+    /// caller measured it ([`allocated_bytes`]).
+    pub allocated: Option<u64>,
 }
 
 impl fmt::Display for BenchResult {
@@ -72,8 +84,86 @@ impl fmt::Display for BenchResult {
             }
             writeln!(f)?;
         }
-        write!(f, "  disk size after run: {} KiB", self.disk_size / 1024)
+        write!(f, "  disk size after run: {} KiB", self.disk_size / 1024)?;
+        if let Some(bytes) = self.allocated {
+            write!(f, "\n  allocated on disk: {} KiB", bytes / 1024)?;
+        }
+        Ok(())
     }
+}
+
+/// The median and the range of `values` (not empty).
+fn median_range(values: &mut [f64]) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    let median = if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    };
+    (median, values[0], values[values.len() - 1])
+}
+
+/// A markdown table of several rounds of results: one row per workload,
+/// one column per engine (in order of first appearance), each cell the
+/// median ops/s over the rounds with the range beside it; then the median
+/// disk use in MiB.
+pub fn summary(results: &[BenchResult]) -> String {
+    let mut engines: Vec<&'static str> = Vec::new();
+    for r in results {
+        if !engines.contains(&r.engine) {
+            engines.push(r.engine);
+        }
+    }
+    let Some(first) = results.first() else {
+        return String::new();
+    };
+    let mut out = String::from("| workload |");
+    for e in &engines {
+        out.push_str(&format!(" {e} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(engines.len()));
+    out.push('\n');
+    for (i, w) in first.workloads.iter().enumerate() {
+        let unit = if w.keys != w.ops { "scans/s" } else { "ops/s" };
+        out.push_str(&format!("| {} ({unit}) |", w.name));
+        for e in &engines {
+            let mut values: Vec<f64> = results
+                .iter()
+                .filter(|r| r.engine == *e)
+                .map(|r| r.workloads[i].ops_per_sec())
+                .collect();
+            let (median, low, high) = median_range(&mut values);
+            out.push_str(&format!(" {median:.0} ({low:.0}–{high:.0}) |"));
+        }
+        out.push('\n');
+    }
+    type DiskField = fn(&BenchResult) -> Option<u64>;
+    let disk_rows: [(&str, DiskField); 2] = [
+        ("disk size reported by the engine (MiB)", |r| {
+            Some(r.disk_size)
+        }),
+        ("allocated on disk (MiB)", |r| r.allocated),
+    ];
+    for (name, field) in disk_rows {
+        out.push_str(&format!("| {name} |"));
+        for e in &engines {
+            let mut values: Vec<f64> = results
+                .iter()
+                .filter(|r| r.engine == *e)
+                .filter_map(field)
+                .map(|b| b as f64 / (1024.0 * 1024.0))
+                .collect();
+            if values.is_empty() {
+                out.push_str(" – |");
+            } else {
+                out.push_str(&format!(" {:.0} |", median_range(&mut values).0));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn random_key(rng: &mut StdRng) -> Vec<u8> {
@@ -89,12 +179,14 @@ fn random_value(rng: &mut StdRng) -> Vec<u8> {
 }
 
 /// Puts `ops` fresh random keys with [`VALUE_LEN`]-byte random values in
-/// batches of `batch_len`, syncing after every batch. Returns the keys.
-fn durable_puts(
+/// batches of `batch_len`, syncing after every batch if `sync`. Returns the
+/// keys.
+fn timed_puts(
     engine: &dyn Engine,
     rng: &mut StdRng,
     ops: usize,
     batch_len: usize,
+    sync: bool,
     name: &'static str,
     out: &mut Vec<WorkloadResult>,
 ) -> Vec<Vec<u8>> {
@@ -112,7 +204,9 @@ fn durable_puts(
         // Only the engine's work is timed, not generating the batch.
         let start = Instant::now();
         engine.write(batch).expect("benchmark write");
-        engine.sync().expect("benchmark sync");
+        if sync {
+            engine.sync().expect("benchmark sync");
+        }
         elapsed += start.elapsed();
         done += n;
     }
@@ -125,38 +219,52 @@ fn durable_puts(
     keys
 }
 
-/// Runs the workloads against `engine`, which should start empty:
+/// Runs the workloads against `engine`, which should start empty. With
+/// `n` the base count:
 ///
-/// 1. `ops` puts of random keys, one per batch, a sync after each;
-/// 2. `ops` puts of random keys, 64 per batch, a sync after each batch;
-/// 3. `ops` gets of random keys written by 1 and 2;
-/// 4. `ops` gets of keys never written;
-/// 5. `max(ops / 500, 10)` forward scans of [`SCAN_LEN`] keys from random
+/// 1. `max(n / 20, 1)` puts of random keys, one per batch, a sync after
+///    each (durable, fsync-bound);
+/// 2. `n` puts of random keys, 64 per batch, a sync after each batch;
+/// 3. `5 n` puts of random keys, 16 per batch, no sync (the apply path);
+/// 4. `n` gets of random keys written by 1 to 3;
+/// 5. `n` gets of keys never written;
+/// 6. `max(n / 500, 10)` forward scans of [`SCAN_LEN`] keys from random
 ///    existing keys.
 ///
-/// Panics on any engine error.
-pub fn bench_engine(engine: &dyn Engine, ops: usize) -> BenchResult {
+/// Values are [`VALUE_LEN`] random bytes. Panics on any engine error.
+pub fn bench_engine(engine: &dyn Engine, n: usize) -> BenchResult {
     let mut rng = StdRng::seed_from_u64(0x5eed);
     let mut workloads = Vec::new();
 
-    let mut keys = durable_puts(
+    let mut keys = timed_puts(
         engine,
         &mut rng,
-        ops,
+        (n / 20).max(1),
         1,
+        true,
         "put, batch of 1, sync each",
         &mut workloads,
     );
-    keys.extend(durable_puts(
+    keys.extend(timed_puts(
         engine,
         &mut rng,
-        ops,
+        n,
         64,
+        true,
         "put, batch of 64, sync each batch",
         &mut workloads,
     ));
+    keys.extend(timed_puts(
+        engine,
+        &mut rng,
+        5 * n,
+        16,
+        false,
+        "put, batch of 16, no sync",
+        &mut workloads,
+    ));
 
-    let lookups: Vec<&[u8]> = (0..ops)
+    let lookups: Vec<&[u8]> = (0..n)
         .map(|_| keys[rng.random_range(0..keys.len())].as_slice())
         .collect();
     let start = Instant::now();
@@ -167,14 +275,14 @@ pub fn bench_engine(engine: &dyn Engine, ops: usize) -> BenchResult {
     }
     workloads.push(WorkloadResult {
         name: "get existing key",
-        ops,
-        keys: ops,
+        ops: n,
+        keys: n,
         elapsed: start.elapsed(),
     });
 
     // Absent keys (a different prefix, so never written): the case bloom
     // filters are for.
-    let missing: Vec<Vec<u8>> = (0..ops)
+    let missing: Vec<Vec<u8>> = (0..n)
         .map(|_| {
             let mut key = random_key(&mut rng);
             key[0] = b'B';
@@ -189,14 +297,14 @@ pub fn bench_engine(engine: &dyn Engine, ops: usize) -> BenchResult {
     }
     workloads.push(WorkloadResult {
         name: "get missing key",
-        ops,
-        keys: ops,
+        ops: n,
+        keys: n,
         elapsed: start.elapsed(),
     });
 
     keys.sort_unstable();
     keys.dedup();
-    let scans = (ops / 500).max(10);
+    let scans = (n / 500).max(10);
     let last_start = keys.len().saturating_sub(SCAN_LEN).max(1);
     let starts: Vec<Vec<u8>> = (0..scans)
         .map(|_| keys[rng.random_range(0..last_start)].clone())
@@ -224,6 +332,7 @@ pub fn bench_engine(engine: &dyn Engine, ops: usize) -> BenchResult {
         engine: engine.name(),
         workloads,
         disk_size: engine.disk_size(),
+        allocated: None,
     }
 }
 
@@ -247,21 +356,24 @@ pub fn allocated_bytes(dir: &std::path::Path) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{allocated_bytes, bench_engine};
+    use super::{allocated_bytes, bench_engine, summary, BenchResult, WorkloadResult};
     use crate::engine::fjall_engine::FjallEngine;
     use crate::engine::memory::MemoryEngine;
     use crate::engine::sled_engine::SledEngine;
     use crate::engine::Engine;
+    use std::time::Duration;
 
     #[test]
     fn bench_engine_runs_on_a_small_load() {
         let engine = MemoryEngine::new();
         let result = bench_engine(&engine, 200);
         assert_eq!(result.engine, "memory");
-        assert_eq!(result.workloads.len(), 5);
-        // 400 keys in all, fewer than a scan's 1000: each of the 10 scans
-        // starts at the first key and reads them all.
-        assert_eq!(result.workloads[4].keys, 10 * 400);
+        assert_eq!(result.workloads.len(), 6);
+        let puts: Vec<usize> = result.workloads[..3].iter().map(|w| w.ops).collect();
+        assert_eq!(puts, [10, 200, 1000]);
+        // 1210 keys, so each of the 10 scans reads a full 1000.
+        assert_eq!(result.workloads[5].ops, 10);
+        assert_eq!(result.workloads[5].keys, 10 * 1000);
         assert!(result.to_string().contains("get existing key"));
     }
 
@@ -276,26 +388,62 @@ mod tests {
     }
 
     #[test]
+    fn summary_reports_medians_per_engine() {
+        let mut results = Vec::new();
+        for (engine, secs) in [("a", 1.0), ("b", 4.0), ("a", 2.0), ("b", 4.0), ("a", 4.0)] {
+            results.push(BenchResult {
+                engine,
+                workloads: vec![WorkloadResult {
+                    name: "w",
+                    ops: 100,
+                    keys: 100,
+                    elapsed: Duration::from_secs_f64(secs),
+                }],
+                disk_size: 1024 * 1024,
+                allocated: None,
+            });
+        }
+        let table = summary(&results);
+        assert!(
+            table.contains("| w (ops/s) | 50 (25–100) | 25 (25–25) |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| allocated on disk (MiB) | – | – |"),
+            "{table}"
+        );
+    }
+
+    #[test]
     #[ignore = "benchmark: run in release with --ignored --nocapture"]
     fn engine_benchmark_report() {
-        let ops = std::env::var("REDRAFT_BENCH_OPS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(50_000);
-        let open: [(&str, fn(&std::path::Path) -> Box<dyn Engine>); 2] = [
+        let env = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(default)
+        };
+        let ops = env("REDRAFT_BENCH_OPS", 100_000);
+        let rounds = env("REDRAFT_BENCH_ROUNDS", 3);
+        type Open = fn(&std::path::Path) -> Box<dyn Engine>;
+        let open: [(&str, Open); 2] = [
             ("fjall", |dir| Box::new(FjallEngine::open(dir).unwrap())),
             ("sled", |dir| Box::new(SledEngine::open(dir).unwrap())),
         ];
-        println!("{ops} operations per workload");
-        for (name, open) in open {
-            let dir = tempfile::tempdir().unwrap();
-            let engine = open(dir.path());
-            assert_eq!(engine.name(), name);
-            println!("{}", bench_engine(engine.as_ref(), ops));
-            println!(
-                "  allocated on disk: {} KiB",
-                allocated_bytes(dir.path()) / 1024
-            );
+        println!("N = {ops}, {rounds} rounds, engines alternating");
+        let mut results = Vec::new();
+        for round in 1..=rounds {
+            for (name, open) in open {
+                let dir = tempfile::tempdir().unwrap();
+                let engine = open(dir.path());
+                assert_eq!(engine.name(), name);
+                let mut result = bench_engine(engine.as_ref(), ops);
+                drop(engine);
+                result.allocated = Some(allocated_bytes(dir.path()));
+                println!("round {round}, {result}");
+                results.push(result);
+            }
         }
+        println!("\n{}", summary(&results));
     }
 }

@@ -8,7 +8,8 @@
 //! explicitly (including the last level, as `GET`s of missing keys are
 //! common) so it does not change behind our back.
 //!
-//! All data lives in one keyspace named `"data"`.
+//! All data lives in one keyspace named `"data"`. The block cache holds
+//! [`CACHE_BYTES`] (fjall's default is 32 MiB).
 //!
 //! ## Durability
 //! - [`Engine::write`] commits one fjall batch: one journal entry under one
@@ -29,7 +30,7 @@
 
 use super::{
     range_is_inverted, storable_range, validate_batch, BatchOp, Engine, KeyRange, KvIter, KvPair,
-    WriteBatch, MAX_KEY_LEN,
+    WriteBatch, CACHE_BYTES, MAX_KEY_LEN,
 };
 use fjall::config::{BloomConstructionPolicy, FilterPolicy, FilterPolicyEntry};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
@@ -110,7 +111,10 @@ fn superseded(batch: &WriteBatch) -> Option<Vec<bool>> {
 impl FjallEngine {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> io::Result<FjallEngine> {
-        let db = Database::builder(dir.as_ref()).open().map_err(to_io)?;
+        let db = Database::builder(dir.as_ref())
+            .cache_size(CACHE_BYTES)
+            .open()
+            .map_err(to_io)?;
         let data = db.keyspace(KEYSPACE, keyspace_options).map_err(to_io)?;
         Ok(FjallEngine { db, data })
     }

@@ -149,6 +149,11 @@ pub trait Engine: Send + Sync + 'static {
     }
 }
 
+/// Bytes of block or page cache each disk engine may use. Equal for both,
+/// so the benchmark compares engines rather than cache sizes (sled's own
+/// default is 1 GiB, fjall's 32 MiB).
+pub const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
 /// The longest key an engine accepts (fjall stores key lengths in 16 bits).
 pub const MAX_KEY_LEN: usize = u16::MAX as usize;
 

@@ -1,7 +1,8 @@
 //! # The sled engine
 //!
 //! [sled](https://docs.rs/sled) 0.34.7: a lock-free B+-tree over a
-//! log-structured page store. All data lives in sled's default tree.
+//! log-structured page store. All data lives in sled's default tree; its
+//! page cache is capped at [`CACHE_BYTES`] (sled's default is 1 GiB).
 //!
 //! ## Durability
 //! - [`Engine::write`] is one `Tree::apply_batch`, which sled applies
@@ -51,6 +52,7 @@
 
 use super::{
     range_is_inverted, validate_batch, BatchOp, Engine, KeyRange, KvIter, KvPair, WriteBatch,
+    CACHE_BYTES,
 };
 use parking_lot::{Mutex, RwLock};
 use std::fs::File;
@@ -85,7 +87,11 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 fn open_db(dir: &Path) -> io::Result<sled::Db> {
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
-        match sled::Config::new().path(dir).flush_every_ms(None).open() {
+        let config = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None);
+        match config.open() {
             // sled 0.34 reports a lock conflict only through this message.
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
@@ -233,5 +239,29 @@ impl Engine for SledEngine {
 
     fn disk_size(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sync_new_blobs;
+
+    #[test]
+    fn sync_new_blobs_tracks_the_highest_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = dir.path().join("blobs");
+        let mut synced = 0;
+        sync_new_blobs(&blobs, &mut synced).expect("a missing folder is fine");
+        assert_eq!(synced, 0);
+        std::fs::create_dir(&blobs).unwrap();
+        for name in ["5", "10", "not-a-blob"] {
+            std::fs::write(blobs.join(name), b"x").unwrap();
+        }
+        sync_new_blobs(&blobs, &mut synced).unwrap();
+        assert_eq!(synced, 10);
+        std::fs::write(blobs.join("12"), b"x").unwrap();
+        std::fs::remove_file(blobs.join("5")).unwrap();
+        sync_new_blobs(&blobs, &mut synced).unwrap();
+        assert_eq!(synced, 12);
     }
 }

@@ -17,7 +17,7 @@
 //! - scans and snapshots racing a writer: every pair yielded is committed,
 //!   keys come strictly ordered, untouched keys are all there; snapshots (and
 //!   fjall's scans) see each batch wholly or not at all;
-//! - `sync`, reopening after a clean close;
+//! - `sync`, reopening after a clean close, large values (sled's blobs);
 //! - the **model test**: random operation sequences (puts, deletes, batches,
 //!   invalid batches, gets, scans, snapshots, syncs, restarts, crashes)
 //!   compared with a `BTreeMap` model;
@@ -733,6 +733,27 @@ pub(super) fn sync_then_restart_keeps_everything<S: Subject>() {
     assert_eq!(all(s.engine()), pairs(&model), "after the second restart");
 }
 
+pub(super) fn large_values_survive_restart<S: Subject>() {
+    let mut s = S::create();
+    // Large enough for sled to keep each in a blob file of its own.
+    let values: Vec<Vec<u8>> = (0..3u8)
+        .map(|i| (0..300_000u32).map(|j| (j as u8) ^ i).collect())
+        .collect();
+    for (i, v) in values.iter().enumerate() {
+        put(s.engine(), &[b'L', i as u8], v);
+    }
+    delete(s.engine(), b"L\x01");
+    s.restart();
+    assert_eq!(get(s.engine(), b"L\x00").as_ref(), Some(&values[0]));
+    assert_eq!(get(s.engine(), b"L\x01"), None);
+    assert_eq!(get(s.engine(), b"L\x02").as_ref(), Some(&values[2]));
+    // Overwritten by a small value, across another restart.
+    put(s.engine(), b"L\x00", b"small");
+    s.restart();
+    assert_eq!(get(s.engine(), b"L\x00"), Some(b"small".to_vec()));
+    assert_eq!(all(s.engine()).len(), 2);
+}
+
 pub(super) fn disk_engine_reports_its_size<E: OpenAt>() {
     let s = OnDisk::<E>::create();
     let e = s.engine();
@@ -1051,7 +1072,7 @@ const KILL_SYNC_EVERY: u64 = 10;
 fn kill_batch(n: u64) -> WriteBatch {
     let mut b = WriteBatch::new();
     b.put(b"counter", n.to_be_bytes());
-    let len = if n % 97 == 0 {
+    let len = if n.is_multiple_of(97) {
         200_000
     } else {
         (n % 7 * 13) as usize
@@ -1088,7 +1109,7 @@ pub(super) fn kill_child<E: OpenAt>() {
     let start = read_counter(&engine) + 1;
     for n in start..start + 200_000 {
         engine.write(kill_batch(n)).expect("child write");
-        if n % KILL_SYNC_EVERY == 0 {
+        if n.is_multiple_of(KILL_SYNC_EVERY) {
             engine.sync().expect("child sync");
             println!("synced {n}");
         }
@@ -1266,6 +1287,10 @@ macro_rules! engine_suite {
             #[test]
             fn sync_then_restart_keeps_everything() {
                 super::sync_then_restart_keeps_everything::<$subject>()
+            }
+            #[test]
+            fn large_values_survive_restart() {
+                super::large_values_survive_restart::<$subject>()
             }
             #[test]
             fn model_with_restarts() {

@@ -11,7 +11,8 @@
 //!   "now"; an expired record is treated as absent (and overwritten or
 //!   removed when a write meets it).
 //! - Setting an expiry at or before "now" deletes the key, as Redis does.
-//! - The expiry is part of the value: RENAME and COPY carry it over.
+//! - The expiry is part of the value: RENAME and COPY carry it over, and
+//!   so is a string's [`Encoding`] (COPY marks it as copied).
 //!
 //! CAVEATS:
 //! - RENAME and COPY of a collection copy its subkeys under a fresh version
@@ -27,6 +28,7 @@ use rand::Rng;
 use redraft_cluster::key_slot;
 
 use super::scan::RecordHeader;
+use super::string::Encoding;
 use super::{
     delete_key, meta_key, read_meta, KeyType, KsError, KsResult, KvRead, Meta, Overlay, NS_SUB,
 };
@@ -185,6 +187,10 @@ fn write_copy(
     rng: &mut impl Rng,
 ) -> KsResult<()> {
     let mut new = meta.clone();
+    if meta.ty == KeyType::String && !moving {
+        // Redis duplicates the value object: see `string::Encoding::Copied`.
+        Encoding::of(meta).copied().store(&mut new);
+    }
     if meta.ty != KeyType::String {
         let mut avoid = vec![meta.version];
         avoid.extend(old_dst.map(|m| m.version));
@@ -456,6 +462,37 @@ mod tests {
             ov, b"missing", b"d", true, NOW, &mut r
         )
         .unwrap()));
+    }
+
+    #[test]
+    fn copy_and_rename_keep_a_strings_encoding() {
+        let e = MemoryEngine::new();
+        let mut r = rng();
+        let enc =
+            |e: &MemoryEngine, k: &[u8]| Encoding::of(&read_meta(kv(e), k, NOW).unwrap().unwrap());
+        write(&e, |ov| set_string(ov, b"i", b"5".to_vec(), 0));
+        write(&e, |ov| {
+            crate::keyspace::string::append(ov, b"r", b"x", NOW).unwrap();
+            crate::keyspace::string::append(ov, b"r", b"y", NOW).unwrap();
+        });
+        assert!(write(&e, |ov| copy(ov, b"i", b"i2", false, NOW, &mut r).unwrap()));
+        assert_eq!(enc(&e, b"i2"), Encoding::Copied);
+        assert!(!Encoding::Copied.may_share());
+        assert!(write(&e, |ov| rename(ov, b"i", b"i3", false, NOW, &mut r)
+            .unwrap()));
+        assert_eq!(enc(&e, b"i3"), Encoding::FromValue);
+        assert!(write(&e, |ov| copy(ov, b"r", b"r2", false, NOW, &mut r).unwrap()));
+        assert_eq!(enc(&e, b"r2"), Encoding::Raw);
+        assert!(write(&e, |ov| expire_at(
+            ov,
+            b"r2",
+            (NOW + 50) as i64,
+            ExpireIf::default(),
+            NOW
+        )
+        .unwrap()));
+        assert!(write(&e, |ov| persist(ov, b"r2", NOW).unwrap()));
+        assert_eq!(enc(&e, b"r2"), Encoding::Raw);
     }
 
     /// A hand-made collection: metadata plus `n` subkeys.

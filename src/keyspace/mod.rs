@@ -9,7 +9,8 @@
 //! ```text
 //! metadata key   [slot: u16 BE][0x00][user key]
 //! metadata value [type: u8][expire_at_ms: u64 BE, 0 = none][version: u64 BE][payload]
-//!                  string:      payload = the value
+//!                  string:      payload = the value; version = how it was written
+//!                               (OBJECT ENCODING: `string::Encoding`, 0 = from the value)
 //!                  collections: payload = [size: u64 BE] (elements live in subkeys)
 //! subkey         [slot: u16 BE][0x01][user key len: u32 BE][user key][version: u64 BE][sub…]
 //! system key     [0xFF][name…]           (outside the slot space: slots are < 0x4000)

@@ -13,6 +13,14 @@
 //!   already-expired key until it is next touched; nobody can tell).
 //! - Integers follow Redis's `string2ll` (no spaces, no `+`, no leading
 //!   zeros); floats are x87 extended precision ([`super::longdouble`]).
+//! - OBJECT ENCODING depends on how a value was written, not only on its
+//!   bytes: APPEND to an existing key and SETRANGE leave Redis a `raw`
+//!   string, INCRBYFLOAT a string never encoded as `int`. The string
+//!   record keeps that history in its `version` field, which strings do
+//!   not otherwise use ([`Encoding`]; 0, what older records hold, means
+//!   "from the value"). Every write here says which one it leaves; writes
+//!   that only change the expiry keep it, and so do RENAME and COPY (which
+//!   also notes that a copied integer is not Redis's shared object).
 //!
 //! CAVEATS:
 //! - The 512 MB limit on APPEND and SETRANGE is Redis's default
@@ -31,6 +39,86 @@ use crate::cmd::args::parse_i64;
 /// The largest string APPEND and SETRANGE may build (Redis's default
 /// `proto-max-bulk-len`).
 pub const MAX_STRING_LEN: u64 = 512 * 1024 * 1024;
+
+/// What a string record remembers of how its value was written, so that
+/// OBJECT ENCODING answers as Redis would (stored in `Meta::version`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// Stored from a client's argument (SET, MSET, APPEND to a new key, …)
+    /// or by INCR: `int` when the value is a 64-bit integer of at most 20
+    /// characters, `embstr` up to 44 bytes, else `raw`.
+    FromValue,
+    /// Grown or patched in place (APPEND to an existing key, SETRANGE):
+    /// `raw` whatever the value.
+    Raw,
+    /// Built from a number's text (INCRBYFLOAT): `embstr` up to 44 bytes,
+    /// else `raw`, never `int`.
+    NotInt,
+    /// COPY of a `FromValue` string: the same encoding, but a copied
+    /// integer is never Redis's shared object (OBJECT REFCOUNT 1).
+    Copied,
+}
+
+/// Redis's longest `embstr` string.
+const EMBSTR_MAX: usize = 44;
+
+impl Encoding {
+    const fn tag(self) -> u64 {
+        match self {
+            Encoding::FromValue => 0,
+            Encoding::Raw => 1,
+            Encoding::NotInt => 2,
+            Encoding::Copied => 3,
+        }
+    }
+
+    /// What COPY leaves in the destination.
+    pub fn copied(self) -> Encoding {
+        match self {
+            Encoding::FromValue => Encoding::Copied,
+            other => other,
+        }
+    }
+
+    /// Whether a small integer written this way is Redis's shared object.
+    pub fn may_share(self) -> bool {
+        self == Encoding::FromValue
+    }
+
+    /// This encoding in a string's metadata.
+    pub fn store(self, meta: &mut Meta) {
+        meta.version = self.tag();
+    }
+
+    /// The encoding recorded in a string's metadata (unknown tags read as
+    /// `FromValue`).
+    pub fn of(meta: &Meta) -> Encoding {
+        match meta.version {
+            1 => Encoding::Raw,
+            2 => Encoding::NotInt,
+            3 => Encoding::Copied,
+            _ => Encoding::FromValue,
+        }
+    }
+
+    /// OBJECT ENCODING's answer for `value` written this way.
+    pub fn name(self, value: &[u8]) -> &'static str {
+        let int = || value.len() <= 20 && parse_i64(value).is_some();
+        match self {
+            Encoding::Raw => "raw",
+            Encoding::FromValue | Encoding::Copied if int() => "int",
+            _ if value.len() <= EMBSTR_MAX => "embstr",
+            _ => "raw",
+        }
+    }
+}
+
+/// Writes `key` as a string that remembers `enc`, replacing whatever it held.
+fn put(ov: &mut Overlay<'_>, key: &[u8], value: Vec<u8>, expire_at_ms: u64, enc: Encoding) {
+    let mut meta = Meta::string(value, expire_at_ms);
+    enc.store(&mut meta);
+    ov.put(meta_key(key), meta.encode());
+}
 
 /// What a write does to the key's expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,11 +169,18 @@ fn read_string(kv: &(impl KvRead + ?Sized), key: &[u8], now_ms: u64) -> KsResult
 
 /// Writes `value` with an absolute expiry, or deletes the key when that
 /// expiry has already passed.
-fn write(ov: &mut Overlay<'_>, key: &[u8], value: Vec<u8>, expire_at_ms: u64, now_ms: u64) {
+fn write(
+    ov: &mut Overlay<'_>,
+    key: &[u8],
+    value: Vec<u8>,
+    expire_at_ms: u64,
+    enc: Encoding,
+    now_ms: u64,
+) {
     if expire_at_ms != 0 && expire_at_ms <= now_ms {
         ov.delete(meta_key(key));
     } else {
-        set_string(ov, key, value, expire_at_ms);
+        put(ov, key, value, expire_at_ms, enc);
     }
 }
 
@@ -118,7 +213,7 @@ pub fn set(
     };
     let old = old.filter(|_| want_old).map(|m| m.payload);
     if written {
-        write(ov, key, value, expire_at, now_ms);
+        write(ov, key, value, expire_at, Encoding::FromValue, now_ms);
     }
     Ok(SetOutcome { written, old })
 }
@@ -163,7 +258,8 @@ pub fn set_ttl(ov: &mut Overlay<'_>, key: &[u8], ttl: Ttl, now_ms: u64) -> KsRes
         Ttl::Clear => 0,
         Ttl::At(at) => at,
     };
-    write(ov, key, m.payload, expire_at, now_ms);
+    let enc = Encoding::of(&m);
+    write(ov, key, m.payload, expire_at, enc, now_ms);
     Ok(())
 }
 
@@ -213,18 +309,19 @@ fn substring(s: &[u8], start: i64, end: i64) -> &[u8] {
 
 /// APPEND: the new length. Creates the key if missing; keeps the expiry.
 pub fn append(ov: &mut Overlay<'_>, key: &[u8], suffix: &[u8], now_ms: u64) -> KsResult<usize> {
-    let (mut value, expire_at) = match read_string(&*ov, key, now_ms)? {
-        None => (Vec::new(), 0),
+    // A new key stores the argument as given; an existing one is grown in place.
+    let (mut value, expire_at, enc) = match read_string(&*ov, key, now_ms)? {
+        None => (Vec::new(), 0, Encoding::FromValue),
         Some(m) => {
             if m.payload.len() as u64 + suffix.len() as u64 > MAX_STRING_LEN {
                 return Err(too_long());
             }
-            (m.payload, m.expire_at_ms)
+            (m.payload, m.expire_at_ms, Encoding::Raw)
         }
     };
     value.extend_from_slice(suffix);
     let len = value.len();
-    set_string(ov, key, value, expire_at);
+    put(ov, key, value, expire_at, enc);
     Ok(len)
 }
 
@@ -252,7 +349,7 @@ pub fn setrange(
     }
     s[offset..end].copy_from_slice(value);
     let len = s.len();
-    set_string(ov, key, s, expire_at);
+    put(ov, key, s, expire_at, Encoding::Raw);
     Ok(len)
 }
 
@@ -269,7 +366,13 @@ pub fn incr_by(ov: &mut Overlay<'_>, key: &[u8], delta: i64, now_ms: u64) -> KsR
         .checked_add(delta)
         .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
     let expire_at = old.map_or(0, |m| m.expire_at_ms);
-    set_string(ov, key, new.to_string().into_bytes(), expire_at);
+    put(
+        ov,
+        key,
+        new.to_string().into_bytes(),
+        expire_at,
+        Encoding::FromValue,
+    );
     Ok(new)
 }
 
@@ -295,7 +398,7 @@ pub fn incr_by_float(
     };
     let text = sum.to_human_string().into_bytes();
     let expire_at = old.map_or(0, |m| m.expire_at_ms);
-    set_string(ov, key, text.clone(), expire_at);
+    put(ov, key, text.clone(), expire_at, Encoding::NotInt);
     Ok(text)
 }
 
@@ -834,6 +937,48 @@ mod tests {
             incr_by_float(&mut ov, b"h", b"abc", NOW),
             Err(KsError::WrongType)
         ));
+    }
+
+    #[test]
+    fn object_encoding_follows_how_the_value_was_written() {
+        let e = engine();
+        let mut ov = Overlay::new(&e as &dyn Engine);
+        let enc = |ov: &Overlay<'_>, k: &[u8]| {
+            let m = read_meta(ov, k, NOW).unwrap().unwrap();
+            Encoding::of(&m).name(&m.payload)
+        };
+        set_plain(&mut ov, b"k", b"12");
+        assert_eq!(enc(&ov, b"k"), "int");
+        append(&mut ov, b"k", b"", NOW).unwrap();
+        assert_eq!(
+            enc(&ov, b"k"),
+            "raw",
+            "APPEND to an existing key, even of nothing"
+        );
+        // Only the expiry changes: the encoding stays.
+        set_ttl(&mut ov, b"k", Ttl::At(NOW + 5000), NOW).unwrap();
+        assert_eq!(enc(&ov, b"k"), "raw");
+        incr_by(&mut ov, b"k", 1, NOW).unwrap();
+        assert_eq!(enc(&ov, b"k"), "int");
+        append(&mut ov, b"new", b"5", NOW).unwrap();
+        assert_eq!(
+            enc(&ov, b"new"),
+            "int",
+            "APPEND to a new key stores the argument"
+        );
+        setrange(&mut ov, b"sr", 0, b"1", NOW).unwrap();
+        assert_eq!(enc(&ov, b"sr"), "raw");
+        set_plain(&mut ov, b"sr2", b"abc");
+        setrange(&mut ov, b"sr2", 0, b"", NOW).unwrap();
+        assert_eq!(
+            enc(&ov, b"sr2"),
+            "embstr",
+            "an empty SETRANGE writes nothing"
+        );
+        incr_by_float(&mut ov, b"f", b"3", NOW).unwrap();
+        assert_eq!(enc(&ov, b"f"), "embstr");
+        set_plain(&mut ov, b"f", b"3");
+        assert_eq!(enc(&ov, b"f"), "int");
     }
 
     #[test]
