@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -48,6 +49,7 @@ async fn run(config: Config) -> std::io::Result<()> {
         r = redraft::server::run(node.clone(), listener) => r?,
         _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
         _ = sigterm() => tracing::info!("SIGTERM: shutting down"),
+        _ = node.shutdown_requested() => tracing::info!("SHUTDOWN: shutting down"),
     }
     node.shutdown();
     Ok(())

@@ -89,6 +89,8 @@ pub struct Node {
     pub stats: Stats,
     pub started: Instant,
     raft_thread: parking_lot::Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Set by SHUTDOWN; the server's main task waits on it.
+    shutdown_requested: tokio::sync::Notify,
 }
 
 impl Node {
@@ -125,12 +127,23 @@ impl Node {
             stats: Stats::default(),
             started: Instant::now(),
             raft_thread: parking_lot::Mutex::new(Some(handle)),
+            shutdown_requested: tokio::sync::Notify::new(),
         }))
     }
 
     /// The shard owning `key`'s slot.
     pub fn shard_of_key(&self, key: &[u8]) -> Option<ShardId> {
         self.slots.read().shard_of(key_slot(key))
+    }
+
+    /// Asks the process to shut down cleanly (SHUTDOWN).
+    pub fn request_shutdown(&self) {
+        self.shutdown_requested.notify_one();
+    }
+
+    /// Resolves once SHUTDOWN was requested.
+    pub async fn shutdown_requested(&self) {
+        self.shutdown_requested.notified().await;
     }
 
     /// Stops the Raft store and makes the engine durable.

@@ -475,7 +475,7 @@ def test_expire_set_timeouts_multiple_times(rc):
     assert rc.expire("x", 5) is True
     assert 4 <= rc.ttl("x") <= 5
     assert rc.expire("x", 10) is True
-    assert rc.ttl("x") == 10
+    assert 9 <= rc.ttl("x") <= 10
     assert rc.expire("x", 2) is True
 
 
@@ -514,7 +514,7 @@ def test_psetex_pexpire_pexpireat_can_set_sub_second_expires(rc):
     rc.set("y", "somevalue")
     at = now_ms() + 100
     assert rc.pexpireat("y", at) is True
-    assert 0 < rc.pttl("y") <= 100
+    assert rc.pttl("y") == -2 or 0 < rc.pttl("y") <= 100  # -2: already expired (slow machine)
     wait_past(at + 100)
     assert rc.mget_nonatomic("a", "x", "y") == [None, None, None]
 
@@ -531,7 +531,7 @@ def test_expiretime_and_pexpiretime_return_absolute_expiration_time(rc):
     rc.expireat("foo", at)
     assert rc.expiretime("foo") == at
     assert rc.pexpiretime("foo") == at * 1000
-    pat = now_ms() + 100_123
+    pat = (int(time.time()) + 100) * 1000 + 700  # EXPIRETIME rounds to nearest second
     rc.pexpireat("foo", pat)
     assert rc.pexpiretime("foo") == pat
     assert rc.expiretime("foo") == (pat + 500) // 1000

@@ -156,6 +156,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(1)",
     ),
     CommandSpec::new(
+        "shutdown",
+        -1,
+        &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(shutdown),
+    )
+    .doc(
+        "server",
+        "Synchronously save the dataset to disk and then shut down the server",
+        "1.0.0",
+        "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
+    ),
+    CommandSpec::new(
         "lastsave",
         1,
         &[LOADING, STALE, FAST],
@@ -221,6 +235,37 @@ fn time(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
         Reply::bulk((us / 1_000_000).to_string()),
         Reply::bulk((us % 1_000_000).to_string()),
     ])
+}
+
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: every acknowledged write
+/// is already durable in the Raft log, so SAVE/NOSAVE change nothing; the
+/// engine is synced on the way out. As in Redis, success closes the
+/// connection without a reply.
+fn shutdown(s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
+    let (mut save, mut nosave, mut abort) = (false, false, false);
+    for a in &args[1..] {
+        if is(a, "NOSAVE") {
+            nosave = true;
+        } else if is(a, "SAVE") {
+            save = true;
+        } else if is(a, "NOW") || is(a, "FORCE") {
+        } else if is(a, "ABORT") {
+            abort = true;
+        } else {
+            return err_syntax();
+        }
+    }
+    if (save && nosave) || (abort && args.len() > 2) {
+        return err_syntax();
+    }
+    if abort {
+        return Reply::error("ERR No shutdown in progress.");
+    }
+    tracing::info!(client = s.id(), "SHUTDOWN requested by a client");
+    node.request_shutdown();
+    s.skip_replies = 1;
+    s.close_after_reply = true;
+    Reply::ok()
 }
 
 fn lastsave(_s: &mut Session, node: &Node, _args: &[Bytes]) -> Reply {
