@@ -70,7 +70,7 @@ run_libfuzzer() {
             tail -n 40 "$log" | sed 's/^/    /'
         fi
         # The last status line (#N DONE cov: … ft: … corp: …) and the totals.
-        grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$log" | tail -n 1 | sed 's/^/    /' || true
+        grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 | sed 's/^/    /' || true
         grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" \
             | sed 's/^/    /' || true
         rm -f "$log"

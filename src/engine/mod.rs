@@ -45,7 +45,7 @@
 //! [`io::ErrorKind::InvalidInput`] before applying any of it). The keyspace
 //! layer prefixes every key, so no real key is empty. Reads and range bounds
 //! accept any key (fjall asserts on over-long ones, so its engine answers
-//! them without asking fjall, see [`storable_range`]).
+//! them without asking fjall, see `storable_range`).
 //!
 //! ## Tests
 //! One suite (`suite.rs`) runs against every engine: point operations,
