@@ -15,7 +15,7 @@
 # (REDRAFT_FUZZ_SEED).
 #
 # Usage: scripts/fuzz.sh [--seconds N] [--target NAME] [--stable]
-#   --seconds N    time per target (default 60)
+#   --seconds N    time per target (default 60; the stable fallback finishes its round)
 #   --target NAME  only this target (resp_decode or command_args)
 #   --stable       use the stable fallback even if nightly is there
 set -euo pipefail
@@ -80,9 +80,9 @@ run_libfuzzer() {
 
 run_stable() {
     echo ">>> stable fallback: the suite's fuzz tests, more cases, fresh seeds"
+    cargo build -q --tests -p redraft-resp -p redraft
     local deadline=$((SECONDS + SECONDS_PER_TARGET * ${#TARGETS[@]}))
     local rounds=0
-    cargo build --tests -p redraft-resp -p redraft >/dev/null
     while [[ $SECONDS -lt $deadline ]]; do
         for target in "${TARGETS[@]}"; do
             case "$target" in

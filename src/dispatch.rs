@@ -65,6 +65,16 @@ fn propose_error_reply(_node: &Node, _slot: Slot, e: &ProposeError) -> Reply {
 
 /// Runs one command for `session`.
 pub fn dispatch(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
+    // ASKING covers only the next command, as in Redis (outside MULTI).
+    let is_asking = args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"asking"));
+    let outcome = run(session, node, args);
+    if !is_asking {
+        session.asking = false;
+    }
+    outcome
+}
+
+fn run(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
     Outcome::Reply(match prepare(session, node, &args) {
         Err(reply) => reply,
         Ok(Route { spec, shard, slot }) => {

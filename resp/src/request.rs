@@ -218,7 +218,11 @@ fn parse_multibulk(buf: &[u8], limits: &Limits) -> Result<Parsed, ProtocolError>
 }
 
 fn parse_inline(buf: &[u8]) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+    // Redis finds the newline with `strchr`, which stops at a NUL byte: a
+    // NUL before any newline leaves the request incomplete (and, past the
+    // inline limit, too big), never parsed.
+    let end = buf.iter().position(|&b| b == b'\n' || b == 0);
+    let Some(nl) = end.filter(|&i| buf[i] == b'\n') else {
         if buf.len() > INLINE_MAX_SIZE {
             return Err(ProtocolError::new("too big inline request"));
         }
@@ -239,16 +243,27 @@ fn parse_inline(buf: &[u8]) -> Result<Parsed, ProtocolError> {
     Ok(Parsed::Inline(args, nl + 1))
 }
 
+/// C's `isspace` in the "C" locale, which Redis's parsing uses: unlike
+/// `u8::is_ascii_whitespace`, it includes the vertical tab (0x0B).
+fn is_c_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
+}
+
 /// Redis's `sdssplitargs`: whitespace-separated words, `"…"` with
 /// `\n \r \t \b \a \\ \" \xHH` escapes, `'…'` with only `\'`. A closing
 /// quote must be followed by whitespace or the end. `None` on unbalanced
 /// quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // C string semantics: the line ends at its first NUL.
+    let line = line
+        .iter()
+        .position(|&b| b == 0)
+        .map_or(line, |end| &line[..end]);
     let mut args = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_c_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -282,7 +297,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         c => c,
                     });
                 } else if line[i] == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -298,7 +313,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if line[i] == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_c_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
