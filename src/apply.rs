@@ -9,9 +9,9 @@
 
 use std::sync::Arc;
 
+use parking_lot::RwLock;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use parking_lot::RwLock;
 use redraft_cluster::{ShardId, SlotRange, StateMachine};
 use redraft_resp::Reply;
 

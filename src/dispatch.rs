@@ -66,7 +66,9 @@ fn propose_error_reply(_node: &Node, _slot: Slot, e: &ProposeError) -> Reply {
 /// Runs one command for `session`.
 pub fn dispatch(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
     // ASKING covers only the next command, as in Redis (outside MULTI).
-    let is_asking = args.first().is_some_and(|a| a.eq_ignore_ascii_case(b"asking"));
+    let is_asking = args
+        .first()
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"asking"));
     let outcome = run(session, node, args);
     if !is_asking {
         session.asking = false;
@@ -96,9 +98,7 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
                         Target::Shard(s) => vec![s],
                         Target::Every => node.slots.read().shards(),
                         Target::Unserved => {
-                            return Outcome::Reply(Reply::error(
-                                "CLUSTERDOWN Hash slot not served",
-                            ))
+                            return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served"))
                         }
                     };
                     let data = Proposal::new(vec![args]).encode();
