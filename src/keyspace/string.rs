@@ -196,6 +196,19 @@ pub fn set(
     want_old: bool,
     now_ms: u64,
 ) -> KsResult<SetOutcome> {
+    // A plain SET (no condition, no KEEPTTL, no GET) needs nothing of the
+    // old record: skip the read, the hot path of every SET.
+    if matches!(cond, Condition::Always) && !matches!(ttl, Ttl::Keep) && !want_old {
+        let expire_at = match ttl {
+            Ttl::At(at) => at,
+            _ => 0,
+        };
+        write(ov, key, value, expire_at, Encoding::FromValue, now_ms);
+        return Ok(SetOutcome {
+            written: true,
+            old: None,
+        });
+    }
     let old = read_meta(&*ov, key, now_ms)?;
     if want_old && old.as_ref().is_some_and(|m| m.ty != KeyType::String) {
         return Err(KsError::WrongType);
