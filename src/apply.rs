@@ -58,13 +58,13 @@ impl StateMachine for KvStateMachine {
         let ranges = self.slots.read().ranges_of(shard);
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
-        for &(_, data) in entries {
+        for &(index, data) in entries {
             if data.is_empty() {
                 replies.push(Reply::Null);
                 continue;
             }
             let reply = match Proposal::decode(data) {
-                Some(p) => apply_proposal(&mut ov, &ranges, p),
+                Some(p) => apply_proposal(&mut ov, &ranges, index, p),
                 None => {
                     metrics::counter!("redraft_apply_rejected_total", "reason" => "undecodable")
                         .increment(1);
@@ -86,8 +86,11 @@ impl StateMachine for KvStateMachine {
     }
 }
 
-fn apply_proposal(ov: &mut Overlay<'_>, ranges: &[SlotRange], p: Proposal) -> Reply {
+fn apply_proposal(ov: &mut Overlay<'_>, ranges: &[SlotRange], index: u64, p: Proposal) -> Reply {
     let mut rng = StdRng::seed_from_u64(p.seed);
+    // Shared by the commands of one entry (a transaction), so versions stay
+    // unique across them.
+    let mut versions = 0;
     let mut replies: Vec<Reply> = Vec::with_capacity(p.commands.len());
     let single = p.commands.len() == 1;
     for args in p.commands {
@@ -96,6 +99,8 @@ fn apply_proposal(ov: &mut Overlay<'_>, ranges: &[SlotRange], p: Proposal) -> Re
             now_ms: p.time_ms,
             rng: &mut rng,
             ranges,
+            index,
+            versions: &mut versions,
         };
         replies.push(cmd::apply_write(&mut ctx, &args));
     }

@@ -23,8 +23,11 @@ pub mod args;
 pub mod cluster;
 pub mod connection;
 pub mod error;
+pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod table;
 
@@ -195,6 +198,23 @@ pub struct ApplyCtx<'a, 'e> {
     /// The slot ranges of the shard being applied to: what a keyless write
     /// (FLUSHALL, FLUSHDB) covers on this shard.
     pub ranges: &'a [SlotRange],
+    /// The Raft index of the entry being applied.
+    pub index: u64,
+    /// How many versions this entry has handed out so far.
+    pub versions: &'a mut u32,
+}
+
+impl ApplyCtx<'_, '_> {
+    /// A collection version no other record of this shard ever had or will
+    /// have: `index << 20 | n`, where `n` counts the versions the entry
+    /// already took. The same on every replica (and on replay), and never
+    /// equal to the version of a deleted collection whose subkeys are not
+    /// swept yet, so such subkeys can never come back to life.
+    pub fn new_version(&mut self) -> u64 {
+        let n = *self.versions;
+        *self.versions = n.saturating_add(1);
+        (self.index << 20) | u64::from(n & 0xF_FFFF)
+    }
 }
 
 /// A container's HELP reply, as Redis lays it out: a usage line naming the

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use super::{cluster, connection, keys, server, string, CommandSpec, Handler};
+use super::{cluster, connection, hash, keys, list, server, set, string, CommandSpec, Handler};
 
 pub struct CommandTable {
     by_name: HashMap<&'static str, &'static CommandSpec>,
@@ -15,8 +15,11 @@ pub struct CommandTable {
 
 /// The one command table.
 pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
-    let families: [&'static [CommandSpec]; 5] = [
+    let families: [&'static [CommandSpec]; 8] = [
         string::COMMANDS,
+        hash::COMMANDS,
+        list::COMMANDS,
+        set::COMMANDS,
         keys::COMMANDS,
         connection::COMMANDS,
         server::COMMANDS,

@@ -29,6 +29,7 @@
 //! treated as absent. "Now" is the wall clock for reads and the proposal's
 //! timestamp during Raft apply, so every replica decides the same way.
 
+pub mod collection;
 pub mod generic;
 pub mod glob;
 pub mod longdouble;

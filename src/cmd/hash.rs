@@ -1,0 +1,5 @@
+//! Hash commands (issue 5). Rows and handlers land here.
+
+use super::CommandSpec;
+
+pub static COMMANDS: &[CommandSpec] = &[];
