@@ -441,8 +441,9 @@ fn persist(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
 // -- RENAME, COPY ----------------------------------------------------------------
 
 fn rename(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes], nx: bool) -> Reply {
+    let version = ctx.new_version();
     reply(
-        generic::rename(ctx.ov, &args[1], &args[2], nx, ctx.now_ms, ctx.rng),
+        generic::rename(ctx.ov, &args[1], &args[2], nx, ctx.now_ms, version),
         |moved| {
             if nx {
                 Reply::Integer(i64::from(moved))
@@ -500,8 +501,9 @@ fn copy(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
         Ok(r) => r,
         Err(e) => return e,
     };
+    let version = ctx.new_version();
     reply(
-        generic::copy(ctx.ov, &args[1], &args[2], replace, ctx.now_ms, ctx.rng),
+        generic::copy(ctx.ov, &args[1], &args[2], replace, ctx.now_ms, version),
         |done| Reply::Integer(i64::from(done)),
     )
 }

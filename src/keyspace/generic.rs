@@ -16,15 +16,12 @@
 //!
 //! CAVEATS:
 //! - RENAME and COPY of a collection copy its subkeys under a fresh version
-//!   ([`fresh_version`]): O(elements), like Redis's COPY. The subkeys of a
-//!   destination that is overwritten are left unreachable (its version is
-//!   no longer referenced), as DEL leaves them, for a later sweep. When the
-//!   collection types land, their version allocator and this one should
-//!   become one function in `keyspace`.
+//!   (`ApplyCtx::new_version`): O(elements), like Redis's COPY. The subkeys
+//!   of a destination that is overwritten are left unreachable (its version
+//!   is no longer referenced), as DEL leaves them, for a later sweep.
 
 use std::ops::Bound;
 
-use rand::Rng;
 use redraft_cluster::key_slot;
 
 use super::scan::RecordHeader;
@@ -132,7 +129,7 @@ pub fn rename(
     dst: &[u8],
     nx: bool,
     now_ms: u64,
-    rng: &mut impl Rng,
+    version: u64,
 ) -> KsResult<bool> {
     let Some(meta) = read_meta(&*ov, src, now_ms)? else {
         return Err(no_such_key());
@@ -144,7 +141,7 @@ pub fn rename(
     if nx && old.is_some() {
         return Ok(false);
     }
-    write_copy(ov, src, &meta, dst, old.as_ref(), true, now_ms, rng)?;
+    write_copy(ov, src, &meta, dst, true, version)?;
     ov.delete(meta_key(src));
     Ok(true)
 }
@@ -158,7 +155,7 @@ pub fn copy(
     dst: &[u8],
     replace: bool,
     now_ms: u64,
-    rng: &mut impl Rng,
+    version: u64,
 ) -> KsResult<bool> {
     let Some(meta) = read_meta(&*ov, src, now_ms)? else {
         return Ok(false);
@@ -167,24 +164,21 @@ pub fn copy(
     if old.is_some() && !replace {
         return Ok(false);
     }
-    write_copy(ov, src, &meta, dst, old.as_ref(), false, now_ms, rng)?;
+    write_copy(ov, src, &meta, dst, false, version)?;
     Ok(true)
 }
 
 /// Writes `meta` (the value of `src`) as `dst`'s record. A string's value
-/// is inline; a collection's subkeys are copied under a version that
-/// neither `src` nor the replaced `dst` uses, and removed from `src` when
-/// `moving`.
-#[allow(clippy::too_many_arguments)]
+/// is inline; a collection's subkeys are copied under `version` (fresh from
+/// `ApplyCtx::new_version`, so used by no other record, live or deleted),
+/// and removed from `src` when `moving`.
 fn write_copy(
     ov: &mut Overlay<'_>,
     src: &[u8],
     meta: &Meta,
     dst: &[u8],
-    old_dst: Option<&Meta>,
     moving: bool,
-    now_ms: u64,
-    rng: &mut impl Rng,
+    version: u64,
 ) -> KsResult<()> {
     let mut new = meta.clone();
     if meta.ty == KeyType::String && !moving {
@@ -192,9 +186,7 @@ fn write_copy(
         Encoding::of(meta).copied().store(&mut new);
     }
     if meta.ty != KeyType::String {
-        let mut avoid = vec![meta.version];
-        avoid.extend(old_dst.map(|m| m.version));
-        new.version = fresh_version(now_ms, rng, &avoid);
+        new.version = version;
         let from = subkey_prefix(src, meta.version);
         let to = subkey_prefix(dst, new.version);
         let pairs: Vec<(Vec<u8>, Vec<u8>)> =
@@ -210,16 +202,6 @@ fn write_copy(
     }
     ov.put(meta_key(dst), new.encode());
     Ok(())
-}
-
-/// A version for a new collection record: derived from the proposal's time
-/// and RNG (the same on every replica), and different from `avoid`.
-pub fn fresh_version(now_ms: u64, rng: &mut impl Rng, avoid: &[u64]) -> u64 {
-    let mut v = (now_ms << 16) | u64::from(rng.random::<u16>());
-    while v == 0 || avoid.contains(&v) {
-        v = v.wrapping_add(1);
-    }
-    v
 }
 
 /// `[slot][0x01][key len: u32 BE][key][version: u64 BE]`: the prefix of
@@ -263,8 +245,6 @@ pub fn delete_if_expired(ov: &mut Overlay<'_>, key: &[u8], now_ms: u64) -> KsRes
 
 #[cfg(test)]
 mod tests {
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
 
     use super::*;
     use crate::engine::memory::MemoryEngine;
@@ -273,8 +253,10 @@ mod tests {
 
     const NOW: u64 = 1_700_000_000_000;
 
-    fn rng() -> StdRng {
-        StdRng::seed_from_u64(3)
+    /// A version no other test write used (ApplyCtx::new_version's role).
+    fn next_version() -> u64 {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 20);
+        NEXT.fetch_add(1 << 20, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Runs `f` in an overlay, writes it, and returns its result.
@@ -398,24 +380,38 @@ mod tests {
     #[test]
     fn rename_moves_value_and_ttl() {
         let e = MemoryEngine::new();
-        let mut r = rng();
         write(&e, |ov| {
             set_string(ov, b"{r}a", b"1".to_vec(), NOW + 100);
             set_string(ov, b"{r}c", b"3".to_vec(), NOW + 500);
         });
         assert!(write(&e, |ov| rename(
-            ov, b"{r}a", b"{r}b", false, NOW, &mut r
+            ov,
+            b"{r}a",
+            b"{r}b",
+            false,
+            NOW,
+            next_version()
         )
         .unwrap()));
         assert!(!exists(kv(&e), b"{r}a", NOW).unwrap());
         assert_eq!(expiry(kv(&e), b"{r}b", NOW).unwrap(), Expiry::At(NOW + 100));
         // Onto itself: OK for RENAME, 0 for RENAMENX, nothing changes.
         assert!(write(&e, |ov| rename(
-            ov, b"{r}b", b"{r}b", false, NOW, &mut r
+            ov,
+            b"{r}b",
+            b"{r}b",
+            false,
+            NOW,
+            next_version()
         )
         .unwrap()));
         assert!(!write(&e, |ov| rename(
-            ov, b"{r}b", b"{r}b", true, NOW, &mut r
+            ov,
+            b"{r}b",
+            b"{r}b",
+            true,
+            NOW,
+            next_version()
         )
         .unwrap()));
         assert_eq!(
@@ -424,11 +420,21 @@ mod tests {
         );
         // NX refuses an existing destination; plain RENAME replaces it.
         assert!(!write(&e, |ov| rename(
-            ov, b"{r}b", b"{r}c", true, NOW, &mut r
+            ov,
+            b"{r}b",
+            b"{r}c",
+            true,
+            NOW,
+            next_version()
         )
         .unwrap()));
         assert!(write(&e, |ov| rename(
-            ov, b"{r}b", b"{r}c", false, NOW, &mut r
+            ov,
+            b"{r}b",
+            b"{r}c",
+            false,
+            NOW,
+            next_version()
         )
         .unwrap()));
         assert_eq!(
@@ -437,29 +443,65 @@ mod tests {
         );
         assert_eq!(expiry(kv(&e), b"{r}c", NOW).unwrap(), Expiry::At(NOW + 100));
         let err = write(&e, |ov| {
-            rename(ov, b"{r}zz", b"{r}c", false, NOW, &mut r).unwrap_err()
+            rename(ov, b"{r}zz", b"{r}c", false, NOW, next_version()).unwrap_err()
         });
         assert_eq!(err.to_string(), "ERR no such key");
         // An expired source does not exist.
         write(&e, |ov| set_string(ov, b"{r}old", b"1".to_vec(), NOW));
-        assert!(write(&e, |ov| rename(ov, b"{r}old", b"{r}x", true, NOW, &mut r)).is_err());
+        assert!(write(&e, |ov| rename(
+            ov,
+            b"{r}old",
+            b"{r}x",
+            true,
+            NOW,
+            next_version()
+        ))
+        .is_err());
     }
 
     #[test]
     fn copy_keeps_the_source() {
         let e = MemoryEngine::new();
-        let mut r = rng();
         write(&e, |ov| set_string(ov, b"s", b"v".to_vec(), NOW + 100));
-        assert!(write(&e, |ov| copy(ov, b"s", b"d", false, NOW, &mut r).unwrap()));
+        assert!(write(&e, |ov| copy(
+            ov,
+            b"s",
+            b"d",
+            false,
+            NOW,
+            next_version()
+        )
+        .unwrap()));
         assert_eq!(get_string(kv(&e), b"s", NOW).unwrap(), Some(b"v".to_vec()));
         assert_eq!(get_string(kv(&e), b"d", NOW).unwrap(), Some(b"v".to_vec()));
         assert_eq!(expiry(kv(&e), b"d", NOW).unwrap(), Expiry::At(NOW + 100));
         write(&e, |ov| set_string(ov, b"s", b"w".to_vec(), 0));
-        assert!(!write(&e, |ov| copy(ov, b"s", b"d", false, NOW, &mut r).unwrap()));
-        assert!(write(&e, |ov| copy(ov, b"s", b"d", true, NOW, &mut r).unwrap()));
+        assert!(!write(&e, |ov| copy(
+            ov,
+            b"s",
+            b"d",
+            false,
+            NOW,
+            next_version()
+        )
+        .unwrap()));
+        assert!(write(&e, |ov| copy(
+            ov,
+            b"s",
+            b"d",
+            true,
+            NOW,
+            next_version()
+        )
+        .unwrap()));
         assert_eq!(expiry(kv(&e), b"d", NOW).unwrap(), Expiry::Persistent);
         assert!(!write(&e, |ov| copy(
-            ov, b"missing", b"d", true, NOW, &mut r
+            ov,
+            b"missing",
+            b"d",
+            true,
+            NOW,
+            next_version()
         )
         .unwrap()));
     }
@@ -467,7 +509,6 @@ mod tests {
     #[test]
     fn copy_and_rename_keep_a_strings_encoding() {
         let e = MemoryEngine::new();
-        let mut r = rng();
         let enc =
             |e: &MemoryEngine, k: &[u8]| Encoding::of(&read_meta(kv(e), k, NOW).unwrap().unwrap());
         write(&e, |ov| set_string(ov, b"i", b"5".to_vec(), 0));
@@ -475,13 +516,36 @@ mod tests {
             crate::keyspace::string::append(ov, b"r", b"x", NOW).unwrap();
             crate::keyspace::string::append(ov, b"r", b"y", NOW).unwrap();
         });
-        assert!(write(&e, |ov| copy(ov, b"i", b"i2", false, NOW, &mut r).unwrap()));
+        assert!(write(&e, |ov| copy(
+            ov,
+            b"i",
+            b"i2",
+            false,
+            NOW,
+            next_version()
+        )
+        .unwrap()));
         assert_eq!(enc(&e, b"i2"), Encoding::Copied);
         assert!(!Encoding::Copied.may_share());
-        assert!(write(&e, |ov| rename(ov, b"i", b"i3", false, NOW, &mut r)
-            .unwrap()));
+        assert!(write(&e, |ov| rename(
+            ov,
+            b"i",
+            b"i3",
+            false,
+            NOW,
+            next_version()
+        )
+        .unwrap()));
         assert_eq!(enc(&e, b"i3"), Encoding::FromValue);
-        assert!(write(&e, |ov| copy(ov, b"r", b"r2", false, NOW, &mut r).unwrap()));
+        assert!(write(&e, |ov| copy(
+            ov,
+            b"r",
+            b"r2",
+            false,
+            NOW,
+            next_version()
+        )
+        .unwrap()));
         assert_eq!(enc(&e, b"r2"), Encoding::Raw);
         assert!(write(&e, |ov| expire_at(
             ov,
@@ -523,13 +587,17 @@ mod tests {
     #[test]
     fn rename_and_copy_of_a_collection_carry_its_subkeys() {
         let e = MemoryEngine::new();
-        let mut r = rng();
         write(&e, |ov| {
             put_collection(ov, b"{c}src", 5, 3);
             put_collection(ov, b"{c}dst", 9, 2);
         });
         assert!(write(&e, |ov| copy(
-            ov, b"{c}src", b"{c}dst", true, NOW, &mut r
+            ov,
+            b"{c}src",
+            b"{c}dst",
+            true,
+            NOW,
+            next_version()
         )
         .unwrap()));
         let copied = read_meta(kv(&e), b"{c}dst", NOW).unwrap().unwrap();
@@ -540,7 +608,12 @@ mod tests {
         assert_eq!(subkeys(&e, b"{c}dst"), vec![vec![0], vec![1], vec![2]]);
         assert_eq!(subkeys(&e, b"{c}src").len(), 3, "COPY keeps the source");
         assert!(write(&e, |ov| rename(
-            ov, b"{c}src", b"{c}new", false, NOW, &mut r
+            ov,
+            b"{c}src",
+            b"{c}new",
+            false,
+            NOW,
+            next_version()
         )
         .unwrap()));
         assert_eq!(subkeys(&e, b"{c}new").len(), 3);
@@ -572,10 +645,7 @@ mod tests {
     }
 
     #[test]
-    fn fresh_versions_avoid_the_given_ones() {
-        let mut r = rng();
-        let v = fresh_version(NOW, &mut r.clone(), &[]);
-        assert_ne!(fresh_version(NOW, &mut r, &[v]), v);
+    fn prefix_ranges_end_past_the_prefix() {
         assert_eq!(prefix_range(&[1, 0xFF]).1, Bound::Excluded(vec![2]));
         assert_eq!(prefix_range(&[0xFF]).1, Bound::Unbounded);
     }
