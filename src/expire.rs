@@ -28,6 +28,15 @@
 //!
 //! The number of records removed is counted in `expired_keys` (INFO stats)
 //! on the leader that proposed them.
+//!
+//! ## Stale subkeys
+//! Deleting, overwriting or expiring a collection is O(1): its subkeys keep
+//! the old version and become unreachable (`keyspace::collection`). The
+//! same task also walks each led shard's subkeys, one `(key, version)`
+//! group at a time ([`GROUPS_PER_STEP`] per tick), and proposes
+//! `__sweep-subkeys key version…` for groups no live record owns; apply
+//! checks again and deletes at most 10,000 subkeys per entry, so a huge
+//! collection is reclaimed over several bounded entries.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -38,7 +47,8 @@ use bytes::Bytes;
 use redraft_cluster::{ProposeError, ShardId};
 use redraft_resp::Reply;
 
-use crate::cmd::keys::EXPIRE_IF_DUE;
+use crate::cmd::keys::{EXPIRE_IF_DUE, SWEEP_SUBKEYS};
+use crate::keyspace::collection::{stale_step, StaleStep};
 use crate::keyspace::scan::{sweep_step, SweepPosition, SweepStep};
 use crate::node::{Node, Stats};
 use crate::proposal::Proposal;
@@ -49,6 +59,11 @@ pub const RECORDS_PER_STEP: usize = 5_000;
 pub const KEYS_PER_STEP: usize = 1_000;
 /// Steps per shard per tick while steps keep finding a full batch.
 pub const STEPS_PER_TICK: usize = 8;
+/// Subkey groups (and slots) looked at per shard per tick by the
+/// stale-subkey walk.
+pub const GROUPS_PER_STEP: usize = 2_000;
+/// Stale groups proposed for deletion per shard per tick, at most.
+pub const STALE_GROUPS_PER_STEP: usize = 200;
 
 /// Starts the sweeper on the current tokio runtime, unless
 /// `expire_sweep_ms` is 0.
@@ -74,6 +89,8 @@ async fn run(node: Arc<Node>, period: Duration) {
 #[derive(Default)]
 pub struct Sweeper {
     positions: HashMap<ShardId, SweepPosition>,
+    /// Where each led shard's stale-subkey walk resumes.
+    stale_positions: HashMap<ShardId, Option<Vec<u8>>>,
 }
 
 /// The Raft store is gone: the node is shutting down.
@@ -90,8 +107,10 @@ impl Sweeper {
             if !node.raft.is_leader(shard) {
                 // Another node sweeps it; start over if we lead it again.
                 self.positions.remove(&shard);
+                self.stale_positions.remove(&shard);
                 continue;
             }
+            self.sweep_stale_subkeys(node, shard).await?;
             for _ in 0..STEPS_PER_TICK {
                 let from = self.positions.get(&shard).cloned().flatten();
                 let step = match walk(node, shard, from).await {
@@ -112,6 +131,68 @@ impl Sweeper {
             }
         }
         Ok(deleted)
+    }
+}
+
+impl Sweeper {
+    /// One step of the stale-subkey walk of `shard`, and the proposal of
+    /// what it found. Returns the number of subkeys deleted.
+    async fn sweep_stale_subkeys(
+        &mut self,
+        node: &Arc<Node>,
+        shard: ShardId,
+    ) -> Result<u64, Stopped> {
+        let from = self.stale_positions.get(&shard).cloned().flatten();
+        let walker = node.clone();
+        let step = tokio::task::spawn_blocking(move || {
+            let ranges = walker.slots.read().ranges_of(shard);
+            stale_step(
+                walker.engine.as_ref(),
+                &ranges,
+                &from,
+                crate::clock::now_ms(),
+                GROUPS_PER_STEP,
+                STALE_GROUPS_PER_STEP,
+            )
+        })
+        .await;
+        let step: StaleStep = match step {
+            Ok(Ok(step)) => step,
+            Ok(Err(e)) => {
+                tracing::warn!(shard, "subkey sweep cannot read the engine: {e}");
+                return Ok(0);
+            }
+            Err(e) => {
+                tracing::warn!(shard, "subkey sweep task failed: {e}");
+                return Ok(0);
+            }
+        };
+        self.stale_positions.insert(shard, step.next);
+        if step.stale.is_empty() {
+            return Ok(0);
+        }
+        let mut cmd = vec![Bytes::from_static(SWEEP_SUBKEYS.as_bytes())];
+        for (key, version) in step.stale {
+            cmd.push(Bytes::from(key));
+            cmd.push(Bytes::from(version.to_string()));
+        }
+        let data = Proposal::new(vec![cmd]).encode();
+        match node.raft.propose_wait(shard, data).await {
+            Ok(Reply::Integer(n)) => {
+                let n = n.max(0) as u64;
+                metrics::counter!("redraft_stale_subkeys_swept_total").increment(n);
+                Ok(n)
+            }
+            Ok(other) => {
+                tracing::warn!(shard, "subkey sweep proposal answered {other:?}");
+                Ok(0)
+            }
+            Err(ProposeError::Stopped) => Err(Stopped),
+            Err(e) => {
+                tracing::debug!(shard, "subkey sweep proposal failed: {e}");
+                Ok(0)
+            }
+        }
     }
 }
 
@@ -277,6 +358,54 @@ mod tests {
             keyspace::get_string(node.engine.as_ref(), b"k", crate::clock::now_ms()).unwrap(),
             Some(b"new".to_vec())
         );
+        node.shutdown();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sweeps_stale_subkeys_and_keeps_live_ones() {
+        use crate::keyspace::collection::{save, Collection};
+        use crate::keyspace::KeyType;
+        let dir = tempfile::tempdir().unwrap();
+        let node = open_node(dir.path());
+        wait_leading(&node).await;
+        let subkeys = |node: &Node| {
+            node.engine
+                .scan(keyspace::all_data_range())
+                .filter(|r| r.as_ref().is_ok_and(|(k, _)| k[2] == keyspace::NS_SUB))
+                .count()
+        };
+        // 40 collections of 300 members; every other one then deleted (its
+        // record removed, as DEL does), across the three shards.
+        let mut ov = Overlay::new(node.engine.as_ref());
+        for i in 0..40u64 {
+            let key = format!("set:{i}");
+            let mut c = Collection::new(KeyType::Set, (i + 1) << 20);
+            for m in 0..300 {
+                ov.put(
+                    c.subkey(key.as_bytes(), format!("{m}").as_bytes()),
+                    Vec::new(),
+                );
+            }
+            c.size = 300;
+            if i % 2 == 0 {
+                save(&mut ov, key.as_bytes(), &c);
+            }
+        }
+        node.engine.write(ov.into_batch()).unwrap();
+        assert_eq!(subkeys(&node), 12_000);
+        let mut sweeper = Sweeper::default();
+        for _ in 0..50 {
+            sweeper.tick(&node).await.unwrap();
+            if subkeys(&node) == 6_000 {
+                break;
+            }
+        }
+        assert_eq!(
+            subkeys(&node),
+            6_000,
+            "only the live collections' subkeys remain"
+        );
+        assert_eq!(records(&node), 20);
         node.shutdown();
     }
 }

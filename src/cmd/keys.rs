@@ -35,6 +35,14 @@ use crate::session::Session;
 /// dispatch answers "unknown command" to clients for `__` names.
 pub const EXPIRE_IF_DUE: &str = "__expire-if-due";
 
+/// The internal command that removes stale collection subkeys (see
+/// `keyspace::collection`): `__sweep-subkeys key version [key version …]`.
+pub const SWEEP_SUBKEYS: &str = "__sweep-subkeys";
+
+/// Subkeys one `__sweep-subkeys` proposal deletes at most, so that a huge
+/// stale collection is removed over several bounded entries.
+pub const SUBKEYS_PER_SWEEP: usize = 10_000;
+
 const W: &[&str] = &["keyspace", "write", "fast"];
 const R: &[&str] = &["keyspace", "read", "fast"];
 
@@ -223,6 +231,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         "Internal: delete the keys that are expired at the proposal's time (the expiry sweeper)",
         "0.1.0",
         "O(N) where N is the number of keys",
+    ),
+    CommandSpec::new(
+        SWEEP_SUBKEYS,
+        -3,
+        &[WRITE],
+        (1, -2, 2),
+        W,
+        Handler::Write { check: |_| Err(err_syntax()), apply: sweep_subkeys },
+    )
+    .doc(
+        "generic",
+        "Internal: delete subkeys of collections that no live record owns (the subkey sweeper)",
+        "0.1.0",
+        "O(N) where N is the number of subkeys deleted, at most 10000",
     ),
 ];
 
@@ -703,6 +725,28 @@ fn expire_if_due(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
         }
     }
     Reply::Integer(n)
+}
+
+/// Deletes the stale subkeys of each `key version` pair, up to
+/// [`SUBKEYS_PER_SWEEP`] in all; answers how many were deleted.
+fn sweep_subkeys(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    let mut left = SUBKEYS_PER_SWEEP;
+    for pair in args[1..].chunks(2) {
+        let [key, version] = pair else {
+            return err_syntax();
+        };
+        let Some(version) = std::str::from_utf8(version)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        else {
+            return err_syntax();
+        };
+        match crate::keyspace::collection::delete_stale(ctx.ov, key, version, ctx.now_ms, left) {
+            Ok(n) => left -= n as usize,
+            Err(e) => return e.into(),
+        }
+    }
+    Reply::Integer((SUBKEYS_PER_SWEEP - left) as i64)
 }
 
 #[cfg(test)]

@@ -26,15 +26,19 @@
 //! - [`save`] is the only way a modified collection's record is written; it
 //!   deletes the record when the size reached 0.
 //!
-//! CAVEATS:
-//! - Subkeys of deleted, overwritten or expired collections stay on disk
-//!   until a background sweep removes them; that sweep is not built yet.
+//! Subkeys of deleted, overwritten or expired collections are *stale*: no
+//! live record has their version. The expiry sweeper (`crate::expire`)
+//! finds them with [`stale_step`] and proposes the internal
+//! `__sweep-subkeys key version…`, whose apply ([`delete_stale`]) checks
+//! again at the proposal's time and deletes a bounded number of them.
 
 use std::ops::Bound;
 
-use super::{meta_key, read_meta, KeyType, KsError, KsResult, KvRead, Meta, Overlay, NS_SUB};
+use super::{
+    meta_key, read_meta, KeyType, KsError, KsResult, KvRead, Meta, Overlay, NS_META, NS_SUB,
+};
 use crate::engine::KeyRange;
-use redraft_cluster::key_slot;
+use redraft_cluster::{key_slot, SlotRange};
 
 /// A live collection's record, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +181,138 @@ pub fn prefix_range(prefix: &[u8]) -> KeyRange {
     (Bound::Included(prefix.to_vec()), Bound::Unbounded)
 }
 
+/// Splits a subkey into its user key, version and `sub` part.
+pub fn parse_subkey(k: &[u8]) -> Option<(&[u8], u64, &[u8])> {
+    if k.len() < 7 || k[2] != NS_SUB {
+        return None;
+    }
+    let len = u32::from_be_bytes(k[3..7].try_into().ok()?) as usize;
+    let key_end = 7usize.checked_add(len)?;
+    let version = k.get(key_end..key_end.checked_add(8)?)?;
+    Some((
+        &k[7..key_end],
+        u64::from_be_bytes(version.try_into().ok()?),
+        &k[key_end + 8..],
+    ))
+}
+
+/// Whether the subkeys of `key` at `version` belong to no live collection
+/// at `now_ms` (the record is gone, expired, of another version, or a
+/// string).
+pub fn is_stale(
+    kv: &(impl KvRead + ?Sized),
+    key: &[u8],
+    version: u64,
+    now_ms: u64,
+) -> KsResult<bool> {
+    Ok(match kv.get(&meta_key(key))? {
+        None => true,
+        Some(raw) => {
+            let m = Meta::decode(&raw)?;
+            m.ty == KeyType::String || m.version != version || m.is_expired(now_ms)
+        }
+    })
+}
+
+/// What one step of the stale-subkey walk found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StaleStep {
+    /// `(user key, version)` of each stale subkey group found.
+    pub stale: Vec<(Vec<u8>, u64)>,
+    /// Groups and records looked at.
+    pub examined: usize,
+    /// Where the next step starts (inclusive); `None` once the walk passed
+    /// the shard's last slot.
+    pub next: Option<Vec<u8>>,
+}
+
+/// Walks the subkeys of `ranges` (a shard's slots) from `from`, one
+/// `(key, version)` group at a time: a group is looked up once and then
+/// skipped over whole, and a slot's metadata records are jumped over, so a
+/// step costs O(groups + slots), not O(elements).
+pub fn stale_step(
+    kv: &(impl KvRead + ?Sized),
+    ranges: &[SlotRange],
+    from: &Option<Vec<u8>>,
+    now_ms: u64,
+    max_examined: usize,
+    max_stale: usize,
+) -> KsResult<StaleStep> {
+    let mut step = StaleStep::default();
+    for range in ranges {
+        let start = range.start.to_be_bytes().to_vec();
+        let end = ((u32::from(range.end) + 1) as u16).to_be_bytes().to_vec();
+        let mut pos = match from {
+            Some(k) if *k >= end => continue,
+            Some(k) if *k >= start => k.clone(),
+            _ => start,
+        };
+        loop {
+            if step.examined >= max_examined || step.stale.len() >= max_stale {
+                step.next = Some(pos);
+                return Ok(step);
+            }
+            let Some(item) = kv
+                .scan((Bound::Included(pos.clone()), Bound::Excluded(end.clone())))
+                .next()
+            else {
+                break;
+            };
+            let (k, _) = item?;
+            step.examined += 1;
+            if k.len() >= 3 && k[2] == NS_META {
+                // Jump over the slot's metadata records to its subkeys.
+                pos = vec![k[0], k[1], NS_SUB];
+                continue;
+            }
+            pos = match parse_subkey(&k) {
+                Some((key, version, _)) => {
+                    if is_stale(kv, key, version, now_ms)? {
+                        step.stale.push((key.to_vec(), version));
+                    }
+                    match prefix_range(&subkey_prefix(key, version)).1 {
+                        Bound::Excluded(after) => after,
+                        _ => break,
+                    }
+                }
+                // Not a subkey: go on at the next slot.
+                None if k.len() >= 2 => {
+                    let slot = u16::from_be_bytes([k[0], k[1]]);
+                    (u32::from(slot) + 1).to_be_bytes()[2..].to_vec()
+                }
+                None => break,
+            };
+        }
+    }
+    step.next = None;
+    Ok(step)
+}
+
+/// Deletes up to `max` subkeys of `key` at `version` if they are stale at
+/// `now_ms` (checked again here, at apply, since a walk may race a write);
+/// returns how many were deleted.
+pub fn delete_stale(
+    ov: &mut Overlay<'_>,
+    key: &[u8],
+    version: u64,
+    now_ms: u64,
+    max: usize,
+) -> KsResult<u64> {
+    if max == 0 || !is_stale(&*ov, key, version, now_ms)? {
+        return Ok(0);
+    }
+    let keys: Vec<Vec<u8>> = ov
+        .scan(prefix_range(&subkey_prefix(key, version)))
+        .take(max)
+        .map(|r| r.map(|(k, _)| k))
+        .collect::<Result<_, _>>()?;
+    let n = keys.len() as u64;
+    for k in keys {
+        ov.delete(k);
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +358,66 @@ mod tests {
         assert!(!inside(&other.subkey(b"s", b"member")));
         assert_eq!(c.sub_of(b"s", &k), b"member");
         assert_eq!(prefix_range(&[1, 0xFF]).1, Bound::Excluded(vec![2]));
+    }
+
+    fn put_collection(ov: &mut Overlay<'_>, key: &[u8], version: u64, elements: usize) {
+        let mut c = Collection::new(KeyType::Set, version);
+        for i in 0..elements {
+            ov.put(c.subkey(key, format!("m{i}").as_bytes()), Vec::new());
+        }
+        c.size = elements as u64;
+        save(ov, key, &c);
+    }
+
+    #[test]
+    fn stale_subkeys_are_found_and_swept_but_live_ones_stay() {
+        let engine = MemoryEngine::new();
+        let mut ov = Overlay::new(&engine as &dyn Engine);
+        put_collection(&mut ov, b"live", 1 << 20, 50);
+        put_collection(&mut ov, b"gone", 2 << 20, 30);
+        put_collection(&mut ov, b"old", 3 << 20, 20);
+        super::super::set_string(&mut ov, b"x", b"v".to_vec(), 0);
+        ov.delete(meta_key(b"gone"));
+        put_collection(&mut ov, b"old", 4 << 20, 2); // recreated: version 3 is stale
+        engine.write(ov.into_batch()).unwrap();
+
+        let all = [SlotRange::ALL];
+        let mut found = Vec::new();
+        let mut from = None;
+        for _ in 0..100 {
+            let step = stale_step(&engine as &dyn Engine, &all, &from, 0, 3, 10).unwrap();
+            found.extend(step.stale);
+            from = step.next;
+            if from.is_none() {
+                break;
+            }
+        }
+        found.sort();
+        assert_eq!(
+            found,
+            vec![(b"gone".to_vec(), 2 << 20), (b"old".to_vec(), 3 << 20)]
+        );
+
+        let mut ov = Overlay::new(&engine as &dyn Engine);
+        assert_eq!(delete_stale(&mut ov, b"gone", 2 << 20, 0, 25).unwrap(), 25);
+        assert_eq!(delete_stale(&mut ov, b"live", 1 << 20, 0, 25).unwrap(), 0);
+        assert_eq!(delete_stale(&mut ov, b"old", 4 << 20, 0, 25).unwrap(), 0);
+        assert_eq!(delete_stale(&mut ov, b"gone", 2 << 20, 0, 25).unwrap(), 5);
+        assert_eq!(delete_stale(&mut ov, b"old", 3 << 20, 0, 100).unwrap(), 20);
+        engine.write(ov.into_batch()).unwrap();
+        let left: usize = engine
+            .scan(super::super::all_data_range())
+            .filter(|r| r.as_ref().is_ok_and(|(k, _)| k[2] == NS_SUB))
+            .count();
+        assert_eq!(left, 52, "the live collections' subkeys stay");
+    }
+
+    #[test]
+    fn parse_subkey_round_trips_and_rejects_garbage() {
+        let c = Collection::new(KeyType::Hash, 9);
+        let k = c.subkey(b"key", b"field");
+        assert_eq!(parse_subkey(&k), Some((&b"key"[..], 9, &b"field"[..])));
+        assert_eq!(parse_subkey(&k[..10]), None);
+        assert_eq!(parse_subkey(&meta_key(b"key")), None);
     }
 }
