@@ -10,7 +10,7 @@ rm -rf "$root"
 mkdir -p "$root/usr/local/bin" "$root/data" "$root/tmp"
 cp target/release/redraft "$root/usr/local/bin/redraft"
 # Every library the binary loads, and the dynamic loader, at their paths.
-ldd target/release/redraft | awk '/=>/ {print $3} /^\s*\/.*ld-linux/ {print $1}' | while read -r lib; do
+ldd target/release/redraft | awk '/=>/ {print $3} /ld-linux/ && !/=>/ {print $1}' | while read -r lib; do
   [ -e "$lib" ] || continue
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"

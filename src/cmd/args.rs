@@ -97,3 +97,27 @@ impl<'a> ArgCursor<'a> {
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
+
+/// A SCAN-family cursor as Redis reads it (`strtoul`): optional sign,
+/// decimal digits, nothing else; no leading space; the empty string is 0;
+/// a negative number wraps around; overflow is an error (`None`).
+pub fn scan_cursor(arg: &[u8]) -> Option<u64> {
+    // C strings end at the first NUL.
+    let s = arg.split(|&b| b == 0).next().unwrap_or_default();
+    if s.is_empty() {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}

@@ -630,7 +630,8 @@ fn int_value(value: &[u8]) -> Option<i64> {
 fn encoding(meta: &Meta) -> &'static str {
     match meta.ty {
         KeyType::String => Encoding::of(meta).name(&meta.payload),
-        KeyType::Hash | KeyType::Set => "hashtable",
+        KeyType::Hash => crate::keyspace::hash::encoding_of(meta),
+        KeyType::Set => "hashtable",
         KeyType::List => "quicklist",
         KeyType::ZSet => "skiplist",
     }

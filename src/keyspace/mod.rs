@@ -32,9 +32,12 @@
 pub mod collection;
 pub mod generic;
 pub mod glob;
+pub mod hash;
+pub mod list;
 pub mod longdouble;
 pub mod overlay;
 pub mod scan;
+pub mod set;
 pub mod string;
 
 use std::io;
