@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Differential test: random string and key command sequences sent to redraft
+# Differential test: random string, key, hash, set and list command sequences sent to redraft
 # and to a reference redis-server (cluster mode), replies compared exactly.
 # See integration/python/difftest.py (DEVIATIONS lists what is compared loosely).
 #

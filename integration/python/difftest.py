@@ -2,7 +2,8 @@
 """Differential testing: the same random commands to redraft and to Redis.
 
 Each sequence starts from an empty keyspace on both servers and sends the
-same random string and generic-key commands, with random options and
+same random string, generic-key, hash, set and list commands, with random
+options and
 in-range and out-of-range arguments (negative, huge, non-numeric, float
 strings), to redraft and to a reference redis-server, and compares the
 replies exactly: kind (status, bulk, integer, array, nil, error) and
@@ -26,10 +27,22 @@ expiries. A few steps give a key a 1 ms expiry and wait (polling PTTL,
 with a deadline) until both servers report it gone, so later commands meet
 keys that really expired.
 
+Collections share the small keyspace with strings: in each sequence every
+family (strings, hashes, sets, lists) prefers two of the `{t}` keys, but any
+command now and then takes any key, and RENAME/COPY/SET move types around,
+so WRONGTYPE replies, TYPE, OBJECT ENCODING, EXPIRE, DEL and SCAN's TYPE
+filter all meet every type. Hash field / set member order and the random
+commands (SPOP, SRANDMEMBER, HRANDFIELD) are compared loosely: see
+DEVIATIONS.
+
 CAVEATS:
-- redraft has no command yet that creates a hash, list, set or sorted set,
-  so WRONGTYPE replies cannot be produced here; SCAN's TYPE filter is
-  exercised with every type name all the same.
+- No sorted sets yet (no ZADD in redraft); SCAN's TYPE filter is sent
+  `zset` all the same.
+- Collections are mostly small (8 fields, 10 members); now and then one
+  step writes a few hundred fields/members/elements, around Redis's 512
+  listpack/intset thresholds, and a 65-byte field or value converts a hash
+  to `hashtable`; HSCAN/SSCAN compare a full iteration, so page sizes are
+  not checked.
 
 Library: `run_sequence`, `run_many`. CLI (see scripts/difftest.sh):
 
@@ -47,7 +60,7 @@ from dataclasses import dataclass, field
 
 from resp import RespConn, encode_command
 
-TAG_KEYS = [b"{t}k%d" % i for i in range(6)]
+TAG_KEYS = [b"{t}k%d" % i for i in range(8)]
 # Other slots: single-key commands, and CROSSSLOT checks in multi-key ones.
 OTHER_KEYS = [b"a", b"foo", b"user:1000"]
 ALL_KEYS = TAG_KEYS + OTHER_KEYS
@@ -73,6 +86,16 @@ DEVIATIONS = {
     "stamps relative expiries with its own clock",
     "EXPIRETIME/PEXPIRETIME": "-1 and -2 exactly; absolute times within 2 s / 2000 ms, for "
     "the same reason",
+    "HGETALL/HKEYS/HVALS": "compared as sorted multisets (reply type exact): redraft returns "
+    "fields in byte order, Redis in listpack insertion or hash-table order",
+    "SMEMBERS/SINTER/SUNION/SDIFF": "compared as sorted multisets (reply type exact), for the "
+    "same reason",
+    "HSCAN/SSCAN": "a full cursor iteration per step, compared as a sorted multiset of "
+    "fields/members (HSCAN: field-value pairs); errors are compared exactly",
+    "SRANDMEMBER/HRANDFIELD": "random: compared by reply shape (types and lengths) and by "
+    "each member/field (and value) being in the key on its own server",
+    "SPOP": "random: compared by reply shape, each popped member having been in the set on "
+    "its own server; the key is then deleted on both (not compared) so the keyspaces agree",
 }
 
 TTL_TOLERANCE_S = 2
@@ -107,6 +130,16 @@ OFFSETS = [b"0", b"1", b"3", b"-1", b"-3", b"100", b"-100", b"922337203685477580
 # Cursors SCAN refuses. Not "" or "-1": Redis reads those as cursors (0 and
 # 2^64-1), whose pages depend on its hash table.
 BAD_CURSORS = [b"abc", b"1.5", b" 1", b"1x", b"18446744073709551616"]
+# Hash fields: a few short ones, an empty one, a number, and one too long
+# for a listpack (Redis converts to hashtable over 64 bytes).
+FIELDS = [b"f1", b"f2", b"f3", b"f4", b"f5", b"", b"1", b"f" * 65]
+HVALUES = [b"v", b"1", b"-3", b"2.5", b"", b"x" * 65, b"9223372036854775807", b"abc"]
+# Set members and list elements: mostly small integers (intset), a few strings.
+MEMBERS = [b"1", b"2", b"3", b"-5", b"100", b"a", b"b", b"c", b"hello", b""]
+COUNTS = [b"0", b"1", b"2", b"3", b"5", b"-1", b"-2", b"-5", b"100"]
+BAD_COUNTS = [b"abc", b"1.5", b"", b"9223372036854775808", b"-9223372036854775808"]
+LIST_INDEXES = [b"0", b"1", b"2", b"-1", b"-2", b"-3", b"5", b"-100", b"100"]
+FAMILIES = ("hash", "set", "list")
 SETRANGE_OFFSETS = [b"0", b"1", b"5", b"20", b"-1", b"536870912", b"9223372036854775807", b"x"]
 
 
@@ -118,6 +151,11 @@ def _show(arg: bytes) -> str:
 
 def show_command(args) -> str:
     return " ".join(_show(a) for a in args)
+
+
+# Modes that send more than the step's own command (or read its key
+# afterwards): a step mutated into an arity error is compared exactly instead.
+MULTI_CALL = {"scan", "expire_soon", "hscan", "sscan", "spop", "random_set", "random_hash"}
 
 
 @dataclass
@@ -136,22 +174,189 @@ class Generator:
         self.rng.shuffle(self.ttls)
         self.now_s = int(time.time())
         self.used_abs: list[int] = []
+        # The keys each family prefers in this sequence; every command also
+        # takes any key now and then (and RENAME/COPY move types around), so
+        # types collide (WRONGTYPE) without drowning the commands' own paths.
+        s = self.rng.sample(TAG_KEYS, len(TAG_KEYS))
+        self.affinity = {"hash": s[0:2], "set": s[2:4], "list": s[4:6], "string": s[6:8]}
 
     # -- argument pools ------------------------------------------------------
 
     def key(self) -> bytes:
-        return self.rng.choice(TAG_KEYS) if self.rng.random() < 0.8 else self.rng.choice(OTHER_KEYS)
+        r = self.rng.random()
+        if r < 0.6:
+            return self.rng.choice(self.affinity["string"])
+        return self.rng.choice(TAG_KEYS) if r < 0.85 else self.rng.choice(OTHER_KEYS)
 
     def keys(self, lo: int = 1, hi: int = 4) -> list[bytes]:
         """Keys for a multi-key command: one slot, but now and then a cross-slot one."""
         n = self.rng.randint(lo, hi)
-        keys = [self.rng.choice(TAG_KEYS) for _ in range(n)]
+        keys = [self.rng.choice(self.affinity["string"] if self.rng.random() < 0.5 else TAG_KEYS)
+                for _ in range(n)]
         if self.rng.random() < 0.05:
             keys[self.rng.randrange(n)] = self.rng.choice(OTHER_KEYS)
         return keys
 
     def value(self) -> bytes:
         return self.rng.choice(VALUES)
+
+    def fkey(self, family: str) -> bytes:
+        """A key for a command of `family`: usually one that family prefers."""
+        return self.rng.choice(self.affinity[family]) if self.rng.random() < 0.85 else self.key()
+
+    def fkeys(self, family: str, lo: int = 1, hi: int = 3) -> list[bytes]:
+        """Keys for a multi-key collection command; now and then a cross-slot one."""
+        keys = [self.rng.choice(self.affinity[family]) if self.rng.random() < 0.85
+                else self.rng.choice(TAG_KEYS) for _ in range(self.rng.randint(lo, hi))]
+        if self.rng.random() < 0.05:
+            keys[self.rng.randrange(len(keys))] = self.rng.choice(OTHER_KEYS)
+        return keys
+
+    def field(self) -> bytes:
+        return self.rng.choice(FIELDS)
+
+    def fields(self, lo: int = 1, hi: int = 3) -> list[bytes]:
+        return [self.field() for _ in range(self.rng.randint(lo, hi))]
+
+    def hvalue(self) -> bytes:
+        return self.rng.choice(HVALUES) if self.rng.random() < 0.7 else self.value()
+
+    def member(self) -> bytes:
+        return self.rng.choice(MEMBERS)
+
+    def members(self, lo: int = 1, hi: int = 4) -> list[bytes]:
+        return [self.member() for _ in range(self.rng.randint(lo, hi))]
+
+    def count(self) -> bytes:
+        return self.rng.choice(COUNTS) if self.rng.random() < 0.9 else self.rng.choice(BAD_COUNTS)
+
+    def index(self) -> bytes:
+        pool = LIST_INDEXES if self.rng.random() < 0.92 else BAD_INTS
+        return self.rng.choice(pool)
+
+    def field_values(self) -> list[bytes]:
+        """HSET/HMSET arguments; now and then one value short."""
+        args = [a for f in self.fields() for a in (f, self.hvalue())]
+        return args[:-1] if self.rng.random() < 0.05 else args
+
+    def numkeys(self, keys: list[bytes]) -> list[bytes]:
+        """SINTERCARD/LMPOP's numkeys and keys; now and then a wrong numkeys."""
+        r = self.rng.random()
+        if r < 0.9:
+            return [b"%d" % len(keys), *keys]
+        return [self.rng.choice([b"0", b"-1", b"abc", b"%d" % (len(keys) + 1)]), *keys]
+
+    def side(self) -> bytes:
+        return self.word(self.rng.choice(["LEFT", "RIGHT"])) if self.rng.random() < 0.97 \
+            else b"MIDDLE"
+
+    def coll_scan_options(self) -> list[bytes]:
+        opts: list[bytes] = []
+        if self.rng.random() < 0.4:
+            pattern = self.rng.choice([b"*", b"f*", b"f[1-3]", b"?", b"1*", b"a"])
+            opts += [self.word("MATCH"), pattern]
+        if self.rng.random() < 0.4:
+            opts += [self.word("COUNT"), self.rng.choice([b"1", b"2", b"10", b"0", b"-1", b"abc"])]
+        if self.rng.random() < 0.03:
+            opts.append(self.word(self.rng.choice(["MATCH", "COUNT", "BOGUS"])))
+        return opts
+
+    def lpos_options(self) -> list[bytes]:
+        opts: list[bytes] = []
+        rng = self.rng
+        if rng.random() < 0.4:
+            opts += [self.word("RANK"), rng.choice([b"1", b"2", b"-1", b"-2", b"0", b"abc",
+                                                    b"-9223372036854775808"])]
+        if rng.random() < 0.4:
+            opts += [self.word("COUNT"), rng.choice([b"0", b"1", b"2", b"-1", b"abc"])]
+        if rng.random() < 0.3:
+            opts += [self.word("MAXLEN"), rng.choice([b"0", b"1", b"3", b"-1", b"abc"])]
+        if rng.random() < 0.03:
+            opts.append(self.word(rng.choice(["RANK", "BOGUS"])))
+        if rng.random() < 0.05:
+            rng.shuffle(opts)
+        return opts
+
+    def collection_steps(self):
+        """(weight, maker) pairs for the hash, set and list commands."""
+        rng = self.rng
+        w = self.word
+        hk = lambda: self.fkey("hash")  # noqa: E731
+        sk = lambda: self.fkey("set")  # noqa: E731
+        lk = lambda: self.fkey("list")  # noqa: E731
+        opt_count = lambda: [] if rng.random() < 0.4 else [self.count()]  # noqa: E731
+        return [
+            # hashes
+            (6, lambda: Step([w("HSET"), hk(), *self.field_values()])),
+            (3, lambda: Step([w("HGET"), hk(), self.field()])),
+            (2, lambda: Step([w("HMSET"), hk(), *self.field_values()])),
+            (2, lambda: Step([w("HMGET"), hk(), *self.fields()])),
+            (2, lambda: Step([w("HGETALL"), hk()], "hash_pairs")),
+            (2, lambda: Step([w("HDEL"), hk(), *self.fields()])),
+            (2, lambda: Step([w("HLEN"), hk()])),
+            (2, lambda: Step([w("HEXISTS"), hk(), self.field()])),
+            (3, lambda: Step([w("HINCRBY"), hk(), self.field(), self.int_arg()])),
+            (3, lambda: Step([w("HINCRBYFLOAT"), hk(), self.field(), self.float_arg()])),
+            (1, lambda: Step([w("HKEYS"), hk()], "sorted")),
+            (1, lambda: Step([w("HVALS"), hk()], "sorted")),
+            (2, lambda: Step([w("HSETNX"), hk(), self.field(), self.hvalue()])),
+            (2, lambda: Step([w("HSTRLEN"), hk(), self.field()])),
+            (1, lambda: Step([w("HSCAN"), hk(), b"0", *self.coll_scan_options()], "hscan")),
+            (1, lambda: Step([w("HSCAN"), hk(), rng.choice(BAD_CURSORS)])),
+            # Now and then a hash around the listpack/hashtable threshold (512 fields).
+            (0.5, lambda: Step([w("HSET"), hk(), *[a for i in range(rng.choice([130, 511, 513]))
+                                                 for a in (b"f%d" % i, b"%d" % i)]])),
+            (2, lambda: Step([w("HRANDFIELD"), hk(), *rng.choice(
+                [[], [self.count()], [self.count(), w("WITHVALUES")], [b"1", b"BOGUS"]])],
+                "random_hash")),
+            # sets
+            (6, lambda: Step([w("SADD"), sk(), *self.members()])),
+            (2, lambda: Step([w("SREM"), sk(), *self.members()])),
+            # Now and then a set around the intset/hashtable threshold (512 members).
+            (0.5, lambda: Step([w("SADD"), sk(), *[b"%d" % i for i in range(
+                rng.choice([100, 511, 513]))]])),
+            (2, lambda: Step([w("SMEMBERS"), sk()], "sorted")),
+            (2, lambda: Step([w("SISMEMBER"), sk(), self.member()])),
+            (2, lambda: Step([w("SMISMEMBER"), sk(), *self.members()])),
+            (2, lambda: Step([w("SCARD"), sk()])),
+            (1, lambda: Step([w("SPOP"), sk(), *opt_count()], "spop")),
+            (2, lambda: Step([w("SRANDMEMBER"), sk(), *opt_count()], "random_set")),
+            (2, lambda: Step([w("SMOVE"), *self.fkeys("set", 2, 2), self.member()])),
+            (1, lambda: Step([w("SINTER"), *self.fkeys("set")], "sorted")),
+            (1, lambda: Step([w("SUNION"), *self.fkeys("set")], "sorted")),
+            (1, lambda: Step([w("SDIFF"), *self.fkeys("set")], "sorted")),
+            (1, lambda: Step([w("SINTERSTORE"), *self.fkeys("set", 2, 4)])),
+            (1, lambda: Step([w("SUNIONSTORE"), *self.fkeys("set", 2, 4)])),
+            (1, lambda: Step([w("SDIFFSTORE"), *self.fkeys("set", 2, 4)])),
+            (2, lambda: Step([w("SINTERCARD"), *self.numkeys(self.fkeys("set")), *rng.choice(
+                [[], [], [w("LIMIT"), rng.choice([b"0", b"1", b"2", b"-1", b"abc"])],
+                 [w("LIMIT")], [b"BOGUS"]])])),
+            (1, lambda: Step([w("SSCAN"), sk(), b"0", *self.coll_scan_options()], "sscan")),
+            (1, lambda: Step([w("SSCAN"), sk(), rng.choice(BAD_CURSORS)])),
+            # lists
+            (4, lambda: Step([w("LPUSH"), lk(), *self.members()])),
+            (4, lambda: Step([w("RPUSH"), lk(), *self.members()])),
+            (0.5, lambda: Step([w("RPUSH"), lk(), *[rng.choice(MEMBERS) for _ in range(100)]])),
+            (1, lambda: Step([w("LPUSHX"), lk(), *self.members()])),
+            (1, lambda: Step([w("RPUSHX"), lk(), *self.members()])),
+            (2, lambda: Step([w("LPOP"), lk(), *opt_count()])),
+            (2, lambda: Step([w("RPOP"), lk(), *opt_count()])),
+            (2, lambda: Step([w("LLEN"), lk()])),
+            (3, lambda: Step([w("LRANGE"), lk(), self.index(), self.index()])),
+            (2, lambda: Step([w("LINDEX"), lk(), self.index()])),
+            (2, lambda: Step([w("LSET"), lk(), self.index(), self.member()])),
+            (2, lambda: Step([w("LINSERT"), lk(), w(rng.choice(["BEFORE", "AFTER", "BEFORE",
+                                                                "AFTER", "MIDDLE"])),
+                              self.member(), self.member()])),
+            (2, lambda: Step([w("LREM"), lk(), rng.choice([b"0", b"1", b"-1", b"2", b"-2", b"x"]),
+                              self.member()])),
+            (1, lambda: Step([w("LTRIM"), lk(), self.index(), self.index()])),
+            (2, lambda: Step([w("LPOS"), lk(), self.member(), *self.lpos_options()])),
+            (2, lambda: Step([w("LMOVE"), *self.fkeys("list", 2, 2), self.side(), self.side()])),
+            (1, lambda: Step([w("RPOPLPUSH"), *self.fkeys("list", 2, 2)])),
+            (2, lambda: Step([w("LMPOP"), *self.numkeys(self.fkeys("list")), self.side(),
+                              *rng.choice([[], [w("COUNT"), self.count()], [w("COUNT")]])])),
+        ]
 
     def int_arg(self) -> bytes:
         return self.rng.choice(INTS) if self.rng.random() < 0.8 else self.rng.choice(BAD_INTS)
@@ -307,6 +512,7 @@ class Generator:
             (1, lambda: Step([w("PING"), *rng.choice([[], [self.value()]])])),
             (1, lambda: Step([w("ECHO"), self.value()])),
             (1, lambda: Step([rng.choice([b"GETT", b"SETX", b"FOO"]), k(), self.value()])),
+            *self.collection_steps(),
         ]
         total = sum(wt for wt, _ in choices)
         pick = rng.uniform(0, total)
@@ -317,9 +523,9 @@ class Generator:
         s = make()
         r = rng.random()
         if r < 0.02:  # wrong number of arguments
-            s = Step(s.args[:1], "exact" if s.mode in ("scan", "expire_soon") else s.mode)
+            s = Step(s.args[:1], "exact" if s.mode in MULTI_CALL else s.mode)
         elif r < 0.04:
-            s = Step([*s.args, b"extra"], "exact" if s.mode in ("scan", "expire_soon") else s.mode)
+            s = Step([*s.args, b"extra"], "exact" if s.mode in MULTI_CALL else s.mode)
         return s
 
     def pairs(self) -> list[bytes]:
@@ -380,7 +586,8 @@ class Generator:
             count = rng.choice([b"1", b"2", b"10", b"1000", b"0", b"-1", b"abc"])
             opts += [self.word("COUNT"), count]
         if rng.random() < 0.3:
-            kind = rng.choice([b"string", b"list", b"none", b"bogus", b"STRING"])
+            kind = rng.choice([b"string", b"list", b"hash", b"set", b"zset", b"none", b"bogus",
+                               b"STRING"])
             opts += [self.word("TYPE"), kind]
         return opts
 
@@ -413,10 +620,12 @@ class CaptureConn(RespConn):
 
 @dataclass
 class Reply:
-    """A reply as parsed (for the loose modes) and as sent (for exact comparison)."""
+    """A reply as parsed (for the loose modes) and as sent (for exact comparison);
+    `before`: for SPOP, the set's members just before (None if not a set)."""
 
     value: object
     raw: bytes
+    before: object = None
 
     def __repr__(self) -> str:
         return repr(self.raw)
@@ -437,9 +646,51 @@ def full_scan(conn: CaptureConn, args: list[bytes]) -> Reply:
     return Reply(None, b"difftest: SCAN did not finish in 10000 calls")
 
 
+def full_coll_scan(conn: CaptureConn, args: list[bytes], pairs: bool) -> Reply:
+    """Iterates HSCAN/SSCAN to the end; the sorted members (HSCAN: field-value
+    pairs) with the first page's reply type, or the first error."""
+    found = []
+    cursor = b"0"
+    kind = None
+    for _ in range(10_000):
+        reply = conn.call_raw(args[0], args[1], cursor, *args[3:])
+        if not isinstance(reply.value, list) or len(reply.value) != 2:
+            return reply
+        kind = kind or reply.raw[:1]
+        cursor, page = reply.value
+        found.extend(zip(page[::2], page[1::2]) if pairs else page)
+        if cursor == b"0":
+            return Reply(sorted(found), kind)
+    return Reply(None, b"difftest: HSCAN/SSCAN did not finish in 10000 calls")
+
+
+def set_members(conn: CaptureConn, key: bytes):
+    """The members of the set at `key` (a list), or None when it is not a set."""
+    value = conn.call("SMEMBERS", key)
+    return list(value) if isinstance(value, list) else None
+
+
+def hash_fields(conn: CaptureConn, key: bytes):
+    """The hash at `key` as a dict, or None when it is not a hash."""
+    value = conn.call("HGETALL", key)
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return dict(zip(value[::2], value[1::2]))
+    return None
+
+
 def execute(conn: CaptureConn, step: Step) -> Reply:
     if step.mode == "scan":
         return full_scan(conn, step.args)
+    if step.mode in ("hscan", "sscan"):
+        return full_coll_scan(conn, step.args, step.mode == "hscan")
+    if step.mode == "spop":
+        before = set_members(conn, step.args[1])
+        reply = conn.call_raw(*step.args)
+        conn.call("DEL", step.args[1])  # the servers popped different members
+        reply.before = before
+        return reply
     if step.mode == "dbsize":
         for key in ALL_KEYS:  # reclaims keys whose expiry has passed (see DEVIATIONS)
             conn.call("EXISTS", key)
@@ -459,13 +710,71 @@ def wait_until_gone(conn: CaptureConn, key: bytes, deadline_s: float = 5.0) -> b
     return True
 
 
+def shape(v):
+    """A reply with every string replaced by its kind: what random replies share."""
+    if isinstance(v, list):
+        return (type(v).__name__, [shape(x) for x in v])
+    if isinstance(v, bytes):
+        return "bulk"
+    return repr(v) if isinstance(v, str) else type(v).__name__
+
+
+def strings(v) -> list[bytes]:
+    """Every bulk string in a reply, depth first."""
+    if isinstance(v, list):
+        return [s for x in v for s in strings(x)]
+    return [v] if isinstance(v, bytes) else []
+
+
+def random_ok(step: Step, reply: Reply, conn: RespConn) -> bool:
+    """Whether a random reply names only members/fields (and values) of the key
+    on its own server (for SPOP: of the set just before)."""
+    items = strings(reply.value)
+    if not items:
+        return True
+    if step.mode == "spop":
+        return reply.before is not None and all(m in reply.before for m in items)
+    if step.mode == "random_set":
+        members = set_members(conn, step.args[1]) or []
+        return all(m in members for m in items)
+    fields = hash_fields(conn, step.args[1]) or {}
+    if len(step.args) > 3:  # WITHVALUES: field, value, field, value...
+        return all(fields.get(f) == v for f, v in zip(items[::2], items[1::2]))
+    return all(f in fields for f in items)
+
+
+def pairs_of(v):
+    if isinstance(v, dict):
+        return sorted(v.items())
+    return sorted(zip(v[::2], v[1::2]))
+
+
 def compare(step: Step, got: Reply, want: Reply, redraft: RespConn, redis: RespConn) -> str | None:
     """None when the replies agree under the step's mode, else why not."""
     g, w = got.value, want.value
     if step.mode == "scan" and isinstance(g, list) and isinstance(w, list):
         return None if g == w else "SCAN found different keys"
+    if step.mode in ("hscan", "sscan") and isinstance(g, list) and isinstance(w, list):
+        if got.raw != want.raw:
+            return "different reply types"
+        return None if g == w else "different fields/members"
     if step.mode == "sorted" and isinstance(g, list) and isinstance(w, list):
-        return None if sorted(g) == sorted(w) else "different keys"
+        if got.raw[:1] != want.raw[:1]:
+            return "different reply types"
+        return None if sorted(g) == sorted(w) else "different elements"
+    if step.mode == "hash_pairs" and isinstance(g, (list, dict)) and isinstance(w, (list, dict)):
+        if got.raw[:1] != want.raw[:1]:
+            return "different reply types"
+        return None if pairs_of(g) == pairs_of(w) else "different field-value pairs"
+    if step.mode in ("spop", "random_set", "random_hash") and not isinstance(g, str) \
+            and not isinstance(w, str):
+        if got.raw[:1] != want.raw[:1] or shape(g) != shape(w):
+            return "different reply shapes"
+        if not random_ok(step, got, redraft):
+            return "redraft's reply names members/fields not in the key"
+        if not random_ok(step, want, redis):
+            return "redis's reply names members/fields not in the key (difftest bug)"
+        return None
     if step.mode in ("ttl_s", "ttl_ms") and type(g) is int and type(w) is int:
         tolerance = TTL_TOLERANCE_S if step.mode == "ttl_s" else TTL_TOLERANCE_MS
         if g < 0 or w < 0:
@@ -541,7 +850,8 @@ def pipelined_for(seed: int) -> bool:
 
 # Steps that need more than one round trip, or look at the keyspace after
 # their reply: always sent alone.
-ALONE = {"scan", "dbsize", "randomkey", "expire_soon"}
+ALONE = {"scan", "dbsize", "randomkey", "expire_soon", "hscan", "sscan", "spop", "random_set",
+         "random_hash"}
 
 
 def batches(seed: int, steps: list[Step], pipelined: bool) -> list[list[Step]]:

@@ -631,7 +631,7 @@ fn encoding(meta: &Meta) -> &'static str {
     match meta.ty {
         KeyType::String => Encoding::of(meta).name(&meta.payload),
         KeyType::Hash => crate::keyspace::hash::encoding_of(meta),
-        KeyType::Set => "hashtable",
+        KeyType::Set => crate::keyspace::set::encoding_of(meta),
         KeyType::List => "quicklist",
         KeyType::ZSet => "skiplist",
     }

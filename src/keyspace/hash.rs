@@ -29,7 +29,9 @@
 //!   another order. Clients must not (and Redis's own tests do not) rely on
 //!   that order.
 //! - The OBJECT ENCODING flag follows Redis's default thresholds
-//!   (`hash-max-listpack-entries` 128, `hash-max-listpack-value` 64):
+//!   (`hash-max-listpack-entries` 512, `hash-max-listpack-value` 64; 512
+//!   is what redis-server 7.0 runs with when no redis.conf sets it, though
+//!   the sample redis.conf says 128):
 //!   apply must not depend on one node's configuration.
 //! - HRANDFIELD with a negative count below -10,000,000
 //!   ([`MAX_REPEATED_DRAWS`]) answers "ERR value is out of range" where Redis
@@ -46,8 +48,9 @@ use super::longdouble::{self, LongDouble, Parsed};
 use super::{KeyType, KsError, KsResult, KvRead, Meta, Overlay};
 use crate::cmd::args::parse_i64;
 
-/// Redis's default `hash-max-listpack-entries`.
-pub const LISTPACK_MAX_ENTRIES: u64 = 128;
+/// Redis 7.0's built-in default `hash-max-listpack-entries` (`CONFIG GET`
+/// on a redis-server started without a config file answers 512).
+pub const LISTPACK_MAX_ENTRIES: u64 = 512;
 /// Redis's default `hash-max-listpack-value`.
 pub const LISTPACK_MAX_VALUE: usize = 64;
 
@@ -692,6 +695,8 @@ mod tests {
             encoding(&open(&ov, b"h", NOW).unwrap().unwrap()),
             "hashtable"
         );
+        // Redis 7.0's compiled-in threshold, not the sample redis.conf's 128.
+        assert_eq!(LISTPACK_MAX_ENTRIES, 512);
         for i in 0..LISTPACK_MAX_ENTRIES {
             let f = format!("f{i}");
             hset(&mut ov, &mut v, b"g", &[(f.as_bytes(), b"v")]);

@@ -100,6 +100,32 @@ fn distinct_positions(rng: &mut impl Rng, size: u64, count: u64) -> Vec<usize> {
     at
 }
 
+/// Redis 7.0's `set-max-intset-entries` default: an all-integer set up to
+/// this size is an "intset".
+const INTSET_MAX_ENTRIES: u64 = 512;
+/// `extra[0]` of a set's record: set once the set became a "hashtable" in
+/// Redis's terms (a non-integer member, or too many members); like Redis,
+/// it never goes back.
+const HASHTABLE: u8 = 1;
+
+/// Keeps the encoding flag as Redis's `setTypeAdd` would after `member`
+/// was added (with `c.size` already counting it).
+fn note_added(c: &mut Collection, member: &[u8]) {
+    let is_int = crate::cmd::args::parse_i64(member).is_some();
+    if c.extra.first() != Some(&HASHTABLE) && (!is_int || c.size > INTSET_MAX_ENTRIES) {
+        c.extra = vec![HASHTABLE];
+    }
+}
+
+/// OBJECT ENCODING of a set record: "intset" or "hashtable", as Redis 7.0.
+pub fn encoding_of(meta: &crate::keyspace::Meta) -> &'static str {
+    if meta.payload.get(8) == Some(&HASHTABLE) {
+        "hashtable"
+    } else {
+        "intset"
+    }
+}
+
 /// SADD: adds `members`; returns how many were new. `version` is used
 /// only when the set is created.
 pub fn add(
@@ -116,10 +142,11 @@ pub fn add(
         if ov.get(&sk)?.is_none() {
             ov.put(sk, Vec::new());
             added += 1;
+            c.size += 1;
+            note_added(&mut c, m.as_ref());
         }
     }
     if added > 0 {
-        c.size += added;
         collection::save(ov, key, &c);
     }
     Ok(added)
@@ -380,8 +407,9 @@ pub fn store(
     let mut c = Collection::new(KeyType::Set, version);
     for m in members {
         ov.put(c.subkey(dst, m), Vec::new());
+        c.size += 1;
+        note_added(&mut c, m);
     }
-    c.size = members.len() as u64;
     collection::save(ov, dst, &c);
     Ok(c.size)
 }
@@ -595,6 +623,28 @@ mod tests {
         assert_eq!(members(&ov, b"{t}d", NOW).unwrap(), v(&["2", "3"]));
         assert_eq!(store(&mut ov, b"{t}d", &[], NOW, 4).unwrap(), 0);
         assert_eq!(crate::keyspace::read_meta(&ov, b"{t}d", NOW).unwrap(), None);
+    }
+
+    #[test]
+    fn encoding_follows_redis_intset_rules() {
+        let e = MemoryEngine::new();
+        let mut ov = Overlay::new(&e);
+        let enc = |ov: &Overlay<'_>, k: &[u8]| {
+            encoding_of(&crate::keyspace::read_meta(ov, k, 0).unwrap().unwrap())
+        };
+        add(&mut ov, b"i", &[&b"1"[..], b"-2", b"300"], 0, 1 << 20).unwrap();
+        assert_eq!(enc(&ov, b"i"), "intset");
+        add(&mut ov, b"i", &[b"01"], 0, 2 << 20).unwrap(); // not canonical
+        assert_eq!(enc(&ov, b"i"), "hashtable");
+        remove(&mut ov, b"i", &[b"01"], 0).unwrap();
+        assert_eq!(enc(&ov, b"i"), "hashtable", "never converts back");
+        let many: Vec<Vec<u8>> = (0..513).map(|i| i.to_string().into_bytes()).collect();
+        add(&mut ov, b"big", &many[..512], 0, 3 << 20).unwrap();
+        assert_eq!(enc(&ov, b"big"), "intset");
+        add(&mut ov, b"big", &many[512..], 0, 4 << 20).unwrap();
+        assert_eq!(enc(&ov, b"big"), "hashtable");
+        store(&mut ov, b"st", &many[..3], 0, 5 << 20).unwrap();
+        assert_eq!(enc(&ov, b"st"), "intset");
     }
 
     #[test]
