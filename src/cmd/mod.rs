@@ -30,6 +30,7 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod table;
+pub mod zset;
 
 use bytes::Bytes;
 use rand::rngs::StdRng;

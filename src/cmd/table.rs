@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use super::{cluster, connection, hash, keys, list, server, set, string, CommandSpec, Handler};
+use super::{
+    cluster, connection, hash, keys, list, server, set, string, zset, CommandSpec, Handler,
+};
 
 pub struct CommandTable {
     by_name: HashMap<&'static str, &'static CommandSpec>,
@@ -15,7 +17,7 @@ pub struct CommandTable {
 
 /// The one command table.
 pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
-    let families: [&'static [CommandSpec]; 8] = [
+    let families: [&'static [CommandSpec]; 9] = [
         string::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
@@ -24,6 +26,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
         connection::COMMANDS,
         server::COMMANDS,
         cluster::COMMANDS,
+        zset::COMMANDS,
     ];
     let mut all: Vec<&'static CommandSpec> = families.iter().flat_map(|f| f.iter()).collect();
     all.sort_by_key(|c| c.name);

@@ -39,6 +39,7 @@ pub mod overlay;
 pub mod scan;
 pub mod set;
 pub mod string;
+pub mod zset;
 
 use std::io;
 use std::ops::Bound;
