@@ -121,3 +121,29 @@ pub fn scan_cursor(arg: &[u8]) -> Option<u64> {
     }
     Some(if neg { v.wrapping_neg() } else { v })
 }
+
+/// The options of HSCAN/SSCAN/ZSCAN from `args[3]` on:
+/// `[MATCH pattern] [COUNT count]`, in any order, each possibly repeated
+/// (the last wins). Returns the pattern (`None` for none or `*`, which
+/// matches everything) and the count (default 10), with Redis 7.0's errors.
+pub fn scan_options(args: &[Bytes]) -> Result<(Option<&[u8]>, usize), Reply> {
+    let mut count: usize = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 3;
+    while i < args.len() {
+        let has_value = i + 1 < args.len();
+        if is(&args[i], "COUNT") && has_value {
+            count = match parse_i64(&args[i + 1]) {
+                None => return Err(err_not_integer()),
+                Some(c) if c < 1 => return Err(err_syntax()),
+                Some(c) => usize::try_from(c).unwrap_or(usize::MAX),
+            };
+        } else if is(&args[i], "MATCH") && has_value {
+            pattern = Some(&args[i + 1]);
+        } else {
+            return Err(err_syntax());
+        }
+        i += 2;
+    }
+    Ok((pattern.filter(|p| *p != b"*"), count))
+}

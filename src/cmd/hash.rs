@@ -16,7 +16,7 @@
 use bytes::Bytes;
 use redraft_resp::{Protocol, Reply};
 
-use super::args::{int, is, parse_i64, scan_cursor};
+use super::args::{int, is, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, err_wrong_args, reply};
 use super::flags::*;
 use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
@@ -378,29 +378,10 @@ fn hscan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         Ok(None) => return empty(),
         Err(e) => return e.into(),
     }
-    let mut count: i64 = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = args.len() - i >= 2;
-        if is(&args[i], "COUNT") && has_value {
-            count = match parse_i64(&args[i + 1]) {
-                Some(n) => n,
-                None => return err_not_integer(),
-            };
-            if count < 1 {
-                return err_syntax();
-            }
-        } else if is(&args[i], "MATCH") && has_value {
-            pattern = Some(&args[i + 1]);
-        } else {
-            return err_syntax();
-        }
-        i += 2;
-    }
-    // "*" matches everything: skip the matching, as Redis does.
-    let pattern = pattern.filter(|p| *p != b"*");
-    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let (pattern, count) = match scan_options(args) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     reply(
         hash::scan(kv(ctx), &args[1], cursor, count, pattern, ctx.now_ms),
         |page| {

@@ -19,7 +19,7 @@
 use bytes::Bytes;
 use redraft_resp::Reply;
 
-use super::args::{is, parse_i64, scan_cursor};
+use super::args::{is, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_integer, err_syntax, reply};
 use super::flags::*;
 use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
@@ -393,24 +393,10 @@ fn sscan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         Ok(None) => return empty_scan(),
         Ok(Some(_)) => {}
     }
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "COUNT") && has_value {
-            match parse_i64(&args[i + 1]) {
-                None => return err_not_integer(),
-                Some(c) if c < 1 => return err_syntax(),
-                Some(_) => {}
-            }
-        } else if is(&args[i], "MATCH") && has_value {
-            pattern = Some(&args[i + 1]);
-        } else {
-            return err_syntax();
-        }
-        i += 2;
-    }
-    let pattern = pattern.filter(|p| *p != b"*");
+    let (pattern, _count) = match scan_options(args) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     reply(sets::scan(kv(ctx), &args[1], pattern, ctx.now_ms), |m| {
         Reply::Array(vec![Reply::bulk("0"), Reply::Array(bulks(m))])
     })

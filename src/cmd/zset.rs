@@ -23,7 +23,7 @@
 use bytes::Bytes;
 use redraft_resp::{format_double, Protocol, Reply};
 
-use super::args::{int, is, parse_f64, parse_i64, scan_cursor};
+use super::args::{int, is, parse_f64, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, reply};
 use super::flags::*;
 use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
@@ -967,30 +967,17 @@ fn zscan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         Ok(None) => return Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]),
         Ok(Some(_)) => {}
     }
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let has_value = i + 1 < args.len();
-        if is(&args[i], "COUNT") && has_value {
-            match parse_i64(&args[i + 1]) {
-                None => return err_not_integer(),
-                Some(c) if c < 1 => return err_syntax(),
-                Some(_) => {}
-            }
-        } else if is(&args[i], "MATCH") && has_value {
-            pattern = Some(&args[i + 1]);
-        } else {
-            return err_syntax();
-        }
-        i += 2;
-    }
+    let (pattern, _count) = match scan_options(args) {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
     let sel = Select::Rank(0, -1);
     reply(
         zset::range(kv(ctx), &args[1], &sel, false, 0, -1, ctx.now_ms),
         |v| {
             let items = v
                 .into_iter()
-                .filter(|(m, _)| pattern.is_none_or(|p| p == b"*" || glob_match(p, m)))
+                .filter(|(m, _)| pattern.is_none_or(|p| glob_match(p, m)))
                 .flat_map(|(m, s)| [Reply::bulk(m), Reply::bulk(format_double(s))])
                 .collect();
             Reply::Array(vec![Reply::bulk("0"), Reply::Array(items)])
