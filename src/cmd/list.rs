@@ -18,7 +18,7 @@ use redraft_resp::Reply;
 use super::args::{int, is, parse_i64, ArgCursor};
 use super::error::{err_syntax, reply};
 use super::flags::*;
-use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
+use super::{no_check, ApplyCtx, CommandSpec, ReadCtx};
 use crate::engine::Engine;
 use crate::keyspace::list::{self as lists, End};
 use crate::keyspace::KsError;
@@ -31,133 +31,104 @@ const W_SLOW: &[&str] = &["write", "list", "slow"];
 const R_FAST: &[&str] = &["read", "list", "fast"];
 const R_SLOW: &[&str] = &["read", "list", "slow"];
 
-const fn write(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    keys: (i32, i32, i32),
-    acl: &'static [&'static str],
-    check: fn(&[Bytes]) -> Result<(), Reply>,
-    apply: fn(&mut ApplyCtx<'_, '_>, &[Bytes]) -> Reply,
-) -> CommandSpec {
-    CommandSpec::new(
-        name,
-        arity,
-        flags,
-        keys,
-        acl,
-        Handler::Write { check, apply },
-    )
-}
-
-const fn read(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    acl: &'static [&'static str],
-    f: fn(&mut ReadCtx<'_>, &[Bytes]) -> Reply,
-) -> CommandSpec {
-    CommandSpec::new(name, arity, flags, ONE_KEY, acl, Handler::Read(f))
-}
-
 pub static COMMANDS: &[CommandSpec] = &[
-    write("lpush", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, lpush).doc(
+    CommandSpec::write("lpush", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, lpush).doc(
         GROUP,
         "Prepend one or multiple elements to a list",
         "1.0.0",
         PUSH_COMPLEXITY,
     ),
-    write("rpush", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, rpush).doc(
+    CommandSpec::write("rpush", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, rpush).doc(
         GROUP,
         "Append one or multiple elements to a list",
         "1.0.0",
         PUSH_COMPLEXITY,
     ),
-    write("lpushx", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, lpushx).doc(
+    CommandSpec::write("lpushx", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, lpushx).doc(
         GROUP,
         "Prepend an element to a list, only if the list exists",
         "2.2.0",
         PUSH_COMPLEXITY,
     ),
-    write("rpushx", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, rpushx).doc(
+    CommandSpec::write("rpushx", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, rpushx).doc(
         GROUP,
         "Append an element to a list, only if the list exists",
         "2.2.0",
         PUSH_COMPLEXITY,
     ),
-    write("lpop", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_pop, lpop).doc(
+    CommandSpec::write("lpop", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_pop, lpop).doc(
         GROUP,
         "Remove and get the first elements in a list",
         "1.0.0",
         "O(N) where N is the number of elements returned",
     ),
-    write("rpop", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_pop, rpop).doc(
+    CommandSpec::write("rpop", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_pop, rpop).doc(
         GROUP,
         "Remove and get the last elements in a list",
         "1.0.0",
         "O(N) where N is the number of elements returned",
     ),
-    read("llen", 2, &[READONLY, FAST], R_FAST, llen).doc(
+    CommandSpec::read("llen", 2, &[READONLY, FAST], ONE_KEY, R_FAST, llen).doc(
         GROUP,
         "Get the length of a list",
         "1.0.0",
         "O(1)",
     ),
-    read("lrange", 4, &[READONLY], R_SLOW, lrange).doc(
+    CommandSpec::read("lrange", 4, &[READONLY], ONE_KEY, R_SLOW, lrange).doc(
         GROUP,
         "Get a range of elements from a list",
         "1.0.0",
         "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.",
     ),
-    read("lindex", 3, &[READONLY], R_SLOW, lindex).doc(
+    CommandSpec::read("lindex", 3, &[READONLY], ONE_KEY, R_SLOW, lindex).doc(
         GROUP,
         "Get an element from a list by its index",
         "1.0.0",
         "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).",
     ),
-    write("lset", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, no_check, lset).doc(
+    CommandSpec::write("lset", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, no_check, lset).doc(
         GROUP,
         "Set the value of an element in a list by its index",
         "1.0.0",
         "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).",
     ),
-    write("linsert", 5, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_linsert, linsert).doc(
+    CommandSpec::write("linsert", 5, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_linsert, linsert).doc(
         GROUP,
         "Insert an element before or after another element in a list",
         "2.2.0",
         "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).",
     ),
-    write("lrem", 4, &[WRITE], ONE_KEY, W_SLOW, check_lrem, lrem).doc(
+    CommandSpec::write("lrem", 4, &[WRITE], ONE_KEY, W_SLOW, check_lrem, lrem).doc(
         GROUP,
         "Remove elements from a list",
         "1.0.0",
         "O(N+M) where N is the length of the list and M is the number of elements removed.",
     ),
-    write("ltrim", 4, &[WRITE], ONE_KEY, W_SLOW, check_ltrim, ltrim).doc(
+    CommandSpec::write("ltrim", 4, &[WRITE], ONE_KEY, W_SLOW, check_ltrim, ltrim).doc(
         GROUP,
         "Trim a list to the specified range",
         "1.0.0",
         "O(N) where N is the number of elements to be removed by the operation.",
     ),
-    read("lpos", -3, &[READONLY], R_SLOW, lpos).doc(
+    CommandSpec::read("lpos", -3, &[READONLY], ONE_KEY, R_SLOW, lpos).doc(
         GROUP,
         "Return the index of matching elements on a list",
         "6.0.6",
         "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.",
     ),
-    write("lmove", 5, &[WRITE, DENYOOM], (1, 2, 1), W_SLOW, check_lmove, lmove).doc(
+    CommandSpec::write("lmove", 5, &[WRITE, DENYOOM], (1, 2, 1), W_SLOW, check_lmove, lmove).doc(
         GROUP,
         "Pop an element from a list, push it to another list and return it",
         "6.2.0",
         "O(1)",
     ),
-    write("rpoplpush", 3, &[WRITE, DENYOOM], (1, 2, 1), W_SLOW, no_check, rpoplpush).doc(
+    CommandSpec::write("rpoplpush", 3, &[WRITE, DENYOOM], (1, 2, 1), W_SLOW, no_check, rpoplpush).doc(
         GROUP,
         "Remove the last element in a list, prepend it to another list and return it",
         "1.2.0",
         "O(1)",
     ),
-    write("lmpop", -4, &[WRITE, MOVABLEKEYS], (0, 0, 0), W_SLOW, check_lmpop, lmpop)
+    CommandSpec::write("lmpop", -4, &[WRITE, MOVABLEKEYS], (0, 0, 0), W_SLOW, check_lmpop, lmpop)
         .with_key_finder(lmpop_keys)
         .doc(
             GROUP,
@@ -166,10 +137,6 @@ pub static COMMANDS: &[CommandSpec] = &[
             "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
         ),
 ];
-
-fn no_check(_: &[Bytes]) -> Result<(), Reply> {
-    Ok(())
-}
 
 fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
     ctx.node.engine.as_ref()

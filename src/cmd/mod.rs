@@ -234,6 +234,12 @@ pub fn help_reply(container: &str, lines: &[&str]) -> Reply {
     )
 }
 
+/// The `check` of a write whose arguments the arity alone validates (or
+/// that can only be judged against the data, at apply).
+pub fn no_check(_: &[Bytes]) -> Result<(), Reply> {
+    Ok(())
+}
+
 /// Applies one proposed command. Unknown names cannot be proposed; a
 /// replica that does not know one (a newer leader) answers an error
 /// identically everywhere.
@@ -274,6 +280,38 @@ impl CommandSpec {
             handler,
             subcommands: &[],
         }
+    }
+
+    /// A keyspace read row.
+    pub const fn read(
+        name: &'static str,
+        arity: i32,
+        flags: &'static [&'static str],
+        keys: (i32, i32, i32),
+        acl: &'static [&'static str],
+        f: fn(&mut ReadCtx<'_>, &[Bytes]) -> Reply,
+    ) -> CommandSpec {
+        CommandSpec::new(name, arity, flags, keys, acl, Handler::Read(f))
+    }
+
+    /// A write row: `check` on the connection, `apply` in Raft apply.
+    pub const fn write(
+        name: &'static str,
+        arity: i32,
+        flags: &'static [&'static str],
+        keys: (i32, i32, i32),
+        acl: &'static [&'static str],
+        check: fn(&[Bytes]) -> Result<(), Reply>,
+        apply: fn(&mut ApplyCtx<'_, '_>, &[Bytes]) -> Reply,
+    ) -> CommandSpec {
+        CommandSpec::new(
+            name,
+            arity,
+            flags,
+            keys,
+            acl,
+            Handler::Write { check, apply },
+        )
     }
 
     /// Adds `COMMAND DOCS` fields: group, summary, since, complexity.

@@ -22,7 +22,7 @@ use redraft_resp::Reply;
 use super::args::{is, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_integer, err_syntax, reply};
 use super::flags::*;
-use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
+use super::{no_check, ApplyCtx, CommandSpec, ReadCtx};
 use crate::engine::Engine;
 use crate::keyspace::set::{self as sets, Op};
 
@@ -37,128 +37,98 @@ const INTER_COMPLEXITY: &str =
     "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.";
 const UNION_COMPLEXITY: &str = "O(N) where N is the total number of elements in all given sets.";
 
-const fn read(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    keys: (i32, i32, i32),
-    acl: &'static [&'static str],
-    f: fn(&mut ReadCtx<'_>, &[Bytes]) -> Reply,
-) -> CommandSpec {
-    CommandSpec::new(name, arity, flags, keys, acl, Handler::Read(f))
-}
-
-const fn write(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    keys: (i32, i32, i32),
-    acl: &'static [&'static str],
-    check: fn(&[Bytes]) -> Result<(), Reply>,
-    apply: fn(&mut ApplyCtx<'_, '_>, &[Bytes]) -> Reply,
-) -> CommandSpec {
-    CommandSpec::new(
-        name,
-        arity,
-        flags,
-        keys,
-        acl,
-        Handler::Write { check, apply },
-    )
-}
-
 pub static COMMANDS: &[CommandSpec] = &[
-    write("sadd", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, sadd).doc(
+    CommandSpec::write("sadd", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, sadd).doc(
         GROUP,
         "Add one or more members to a set",
         "1.0.0",
         "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
     ),
-    write("srem", -3, &[WRITE, FAST], ONE_KEY, W_FAST, no_check, srem).doc(
+    CommandSpec::write("srem", -3, &[WRITE, FAST], ONE_KEY, W_FAST, no_check, srem).doc(
         GROUP,
         "Remove one or more members from a set",
         "1.0.0",
         "O(N) where N is the number of members to be removed.",
     ),
-    read("smembers", 2, &[READONLY], ONE_KEY, R_SLOW, smembers).doc(
+    CommandSpec::read("smembers", 2, &[READONLY], ONE_KEY, R_SLOW, smembers).doc(
         GROUP,
         "Get all the members in a set",
         "1.0.0",
         "O(N) where N is the set cardinality.",
     ),
-    read("sismember", 3, &[READONLY, FAST], ONE_KEY, R_FAST, sismember).doc(
+    CommandSpec::read("sismember", 3, &[READONLY, FAST], ONE_KEY, R_FAST, sismember).doc(
         GROUP,
         "Determine if a given value is a member of a set",
         "1.0.0",
         "O(1)",
     ),
-    read("smismember", -3, &[READONLY, FAST], ONE_KEY, R_FAST, smismember).doc(
+    CommandSpec::read("smismember", -3, &[READONLY, FAST], ONE_KEY, R_FAST, smismember).doc(
         GROUP,
         "Returns the membership associated with the given elements for a set",
         "6.2.0",
         "O(N) where N is the number of elements being checked for membership",
     ),
-    read("scard", 2, &[READONLY, FAST], ONE_KEY, R_FAST, scard).doc(
+    CommandSpec::read("scard", 2, &[READONLY, FAST], ONE_KEY, R_FAST, scard).doc(
         GROUP,
         "Get the number of members in a set",
         "1.0.0",
         "O(1)",
     ),
-    write("spop", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_spop, spop).doc(
+    CommandSpec::write("spop", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_spop, spop).doc(
         GROUP,
         "Remove and return one or multiple random members from a set",
         "1.0.0",
         "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
     ),
-    read("srandmember", -2, &[READONLY], ONE_KEY, R_SLOW, srandmember).doc(
+    CommandSpec::read("srandmember", -2, &[READONLY], ONE_KEY, R_SLOW, srandmember).doc(
         GROUP,
         "Get one or multiple random members from a set",
         "1.0.0",
         "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
     ),
-    write("smove", 4, &[WRITE, FAST], (1, 2, 1), W_FAST, no_check, smove).doc(
+    CommandSpec::write("smove", 4, &[WRITE, FAST], (1, 2, 1), W_FAST, no_check, smove).doc(
         GROUP,
         "Move a member from one set to another",
         "1.0.0",
         "O(1)",
     ),
-    read("sinter", -2, &[READONLY], ALL_KEYS, R_SLOW, sinter).doc(
+    CommandSpec::read("sinter", -2, &[READONLY], ALL_KEYS, R_SLOW, sinter).doc(
         GROUP,
         "Intersect multiple sets",
         "1.0.0",
         INTER_COMPLEXITY,
     ),
-    read("sunion", -2, &[READONLY], ALL_KEYS, R_SLOW, sunion).doc(
+    CommandSpec::read("sunion", -2, &[READONLY], ALL_KEYS, R_SLOW, sunion).doc(
         GROUP,
         "Add multiple sets",
         "1.0.0",
         UNION_COMPLEXITY,
     ),
-    read("sdiff", -2, &[READONLY], ALL_KEYS, R_SLOW, sdiff).doc(
+    CommandSpec::read("sdiff", -2, &[READONLY], ALL_KEYS, R_SLOW, sdiff).doc(
         GROUP,
         "Subtract multiple sets",
         "1.0.0",
         UNION_COMPLEXITY,
     ),
-    write("sinterstore", -3, &[WRITE, DENYOOM], ALL_KEYS, W_SLOW, no_check, sinterstore).doc(
+    CommandSpec::write("sinterstore", -3, &[WRITE, DENYOOM], ALL_KEYS, W_SLOW, no_check, sinterstore).doc(
         GROUP,
         "Intersect multiple sets and store the resulting set in a key",
         "1.0.0",
         INTER_COMPLEXITY,
     ),
-    write("sunionstore", -3, &[WRITE, DENYOOM], ALL_KEYS, W_SLOW, no_check, sunionstore).doc(
+    CommandSpec::write("sunionstore", -3, &[WRITE, DENYOOM], ALL_KEYS, W_SLOW, no_check, sunionstore).doc(
         GROUP,
         "Add multiple sets and store the resulting set in a key",
         "1.0.0",
         UNION_COMPLEXITY,
     ),
-    write("sdiffstore", -3, &[WRITE, DENYOOM], ALL_KEYS, W_SLOW, no_check, sdiffstore).doc(
+    CommandSpec::write("sdiffstore", -3, &[WRITE, DENYOOM], ALL_KEYS, W_SLOW, no_check, sdiffstore).doc(
         GROUP,
         "Subtract multiple sets and store the resulting set in a key",
         "1.0.0",
         UNION_COMPLEXITY,
     ),
-    read("sintercard", -3, &[READONLY, MOVABLEKEYS], (0, 0, 0), R_SLOW, sintercard)
+    CommandSpec::read("sintercard", -3, &[READONLY, MOVABLEKEYS], (0, 0, 0), R_SLOW, sintercard)
         .with_key_finder(sintercard_keys)
         .doc(
             GROUP,
@@ -166,17 +136,13 @@ pub static COMMANDS: &[CommandSpec] = &[
             "7.0.0",
             INTER_COMPLEXITY,
         ),
-    read("sscan", -3, &[READONLY], ONE_KEY, R_SLOW, sscan).doc(
+    CommandSpec::read("sscan", -3, &[READONLY], ONE_KEY, R_SLOW, sscan).doc(
         GROUP,
         "Incrementally iterate Set elements",
         "2.8.0",
         "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
     ),
 ];
-
-fn no_check(_: &[Bytes]) -> Result<(), Reply> {
-    Ok(())
-}
 
 fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
     ctx.node.engine.as_ref()

@@ -22,7 +22,7 @@ use redraft_resp::Reply;
 use super::args::{int, is};
 use super::error::{err_syntax, err_wrong_args, reply};
 use super::flags::*;
-use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
+use super::{no_check, ApplyCtx, CommandSpec, Handler, ReadCtx};
 use crate::engine::Engine;
 use crate::keyspace::string::{self as strings, Condition, Ttl};
 use crate::keyspace::{self, KsError};
@@ -52,25 +52,6 @@ const fn write(
     )
 }
 
-const fn checked_write(
-    name: &'static str,
-    arity: i32,
-    flags: &'static [&'static str],
-    keys: (i32, i32, i32),
-    acl: &'static [&'static str],
-    check: fn(&[Bytes]) -> Result<(), Reply>,
-    apply: fn(&mut ApplyCtx<'_, '_>, &[Bytes]) -> Reply,
-) -> CommandSpec {
-    CommandSpec::new(
-        name,
-        arity,
-        flags,
-        keys,
-        acl,
-        Handler::Write { check, apply },
-    )
-}
-
 const W_FAST: &[&str] = &["write", "string", "fast"];
 const W_SLOW: &[&str] = &["write", "string", "slow"];
 const R_FAST: &[&str] = &["read", "string", "fast"];
@@ -80,7 +61,7 @@ const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, &[READONLY, FAST], ONE_KEY, R_FAST, Handler::Read(get))
         .doc(GROUP, "Get the value of a key", "1.0.0", "O(1)"),
-    checked_write("set", -3, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_set, set)
+    CommandSpec::write("set", -3, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_set, set)
         .doc(GROUP, "Set the string value of a key", "1.0.0", "O(1)"),
     write("setnx", 3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, setnx).doc(
         GROUP,
@@ -88,9 +69,9 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "O(1)",
     ),
-    checked_write("setex", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_setex, setex)
+    CommandSpec::write("setex", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_setex, setex)
         .doc(GROUP, "Set the value and expiration of a key", "2.0.0", "O(1)"),
-    checked_write("psetex", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_psetex, psetex).doc(
+    CommandSpec::write("psetex", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_psetex, psetex).doc(
         GROUP,
         "Set the value and expiration in milliseconds of a key",
         "2.6.0",
@@ -108,7 +89,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "6.2.0",
         "O(1)",
     ),
-    checked_write("getex", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_getex, getex).doc(
+    CommandSpec::write("getex", -2, &[WRITE, FAST], ONE_KEY, W_FAST, check_getex, getex).doc(
         GROUP,
         "Get the value of a key and optionally set its expiration",
         "6.2.0",
@@ -120,13 +101,13 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "O(N) where N is the number of keys to retrieve.",
     ),
-    checked_write("mset", -3, &[WRITE, DENYOOM], (1, -1, 2), W_SLOW, check_mset, mset).doc(
+    CommandSpec::write("mset", -3, &[WRITE, DENYOOM], (1, -1, 2), W_SLOW, check_mset, mset).doc(
         GROUP,
         "Set multiple keys to multiple values",
         "1.0.1",
         "O(N) where N is the number of keys to set.",
     ),
-    checked_write("msetnx", -3, &[WRITE, DENYOOM], (1, -1, 2), W_SLOW, check_msetnx, msetnx)
+    CommandSpec::write("msetnx", -3, &[WRITE, DENYOOM], (1, -1, 2), W_SLOW, check_msetnx, msetnx)
         .doc(
             GROUP,
             "Set multiple keys to multiple values, only if none of the keys exist",
@@ -157,14 +138,14 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         "O(1)",
     ),
-    checked_write("incrby", 3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, check_incrby, incrby)
+    CommandSpec::write("incrby", 3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, check_incrby, incrby)
         .doc(
             GROUP,
             "Increment the integer value of a key by the given amount",
             "1.0.0",
             "O(1)",
         ),
-    checked_write("decrby", 3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, check_decrby, decrby)
+    CommandSpec::write("decrby", 3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, check_decrby, decrby)
         .doc(
             GROUP,
             "Decrement the integer value of a key by the given number",
@@ -189,7 +170,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         "1.0.0",
         RANGE_COMPLEXITY,
     ),
-    checked_write("setrange", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_setrange, setrange)
+    CommandSpec::write("setrange", 4, &[WRITE, DENYOOM], ONE_KEY, W_SLOW, check_setrange, setrange)
         .doc(
             GROUP,
             "Overwrite part of a string at key starting at the specified offset",
@@ -203,10 +184,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(N*M) where N and M are the lengths of s1 and s2, respectively",
     ),
 ];
-
-fn no_check(_: &[Bytes]) -> Result<(), Reply> {
-    Ok(())
-}
 
 fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
     ctx.node.engine.as_ref()

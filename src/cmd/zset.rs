@@ -26,7 +26,7 @@ use redraft_resp::{format_double, Protocol, Reply};
 use super::args::{int, is, parse_f64, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, reply};
 use super::flags::*;
-use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
+use super::{no_check, ApplyCtx, CommandSpec, Handler, ReadCtx};
 use crate::engine::Engine;
 use crate::keyspace::collection::Collection;
 use crate::keyspace::glob::glob_match;
@@ -56,7 +56,7 @@ const fn read(
     acl: &'static [&'static str],
     f: fn(&mut ReadCtx<'_>, &[Bytes]) -> Reply,
 ) -> CommandSpec {
-    CommandSpec::new(name, arity, flags, ONE_KEY, acl, Handler::Read(f))
+    CommandSpec::read(name, arity, flags, ONE_KEY, acl, f)
 }
 
 const fn write(
@@ -351,10 +351,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         BY_CX,
     ),
 ];
-
-fn no_check(_: &[Bytes]) -> Result<(), Reply> {
-    Ok(())
-}
 
 fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
     ctx.node.engine.as_ref()
