@@ -12,7 +12,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use redraft_cluster::{ShardId, SlotRange, StateMachine};
+use redraft_cluster::{ShardId, StateMachine};
 use redraft_resp::Reply;
 
 use crate::cmd::{self, ApplyCtx};
@@ -55,7 +55,6 @@ impl StateMachine for KvStateMachine {
         let Some(&(last, _)) = entries.last() else {
             return Vec::new();
         };
-        let ranges = self.slots.read().ranges_of(shard);
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
         for &(index, data) in entries {
@@ -64,7 +63,7 @@ impl StateMachine for KvStateMachine {
                 continue;
             }
             let reply = match Proposal::decode(data) {
-                Some(p) => apply_proposal(&mut ov, &ranges, index, p),
+                Some(p) => apply_proposal(&mut ov, &self.slots, shard, index, p),
                 None => {
                     metrics::counter!("redraft_apply_rejected_total", "reason" => "undecodable")
                         .increment(1);
@@ -86,7 +85,13 @@ impl StateMachine for KvStateMachine {
     }
 }
 
-fn apply_proposal(ov: &mut Overlay<'_>, ranges: &[SlotRange], index: u64, p: Proposal) -> Reply {
+fn apply_proposal(
+    ov: &mut Overlay<'_>,
+    slots: &RwLock<SlotMap>,
+    shard: ShardId,
+    index: u64,
+    p: Proposal,
+) -> Reply {
     let mut rng = StdRng::seed_from_u64(p.seed);
     // Shared by the commands of one entry (a transaction), so versions stay
     // unique across them.
@@ -98,7 +103,8 @@ fn apply_proposal(ov: &mut Overlay<'_>, ranges: &[SlotRange], index: u64, p: Pro
             ov,
             now_ms: p.time_ms,
             rng: &mut rng,
-            ranges,
+            slots,
+            shard,
             index,
             versions: &mut versions,
         };

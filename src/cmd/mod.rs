@@ -196,9 +196,10 @@ pub struct ApplyCtx<'a, 'e> {
     pub now_ms: u64,
     /// Seeded by the proposal: the same draws on every replica.
     pub rng: &'a mut StdRng,
-    /// The slot ranges of the shard being applied to: what a keyless write
-    /// (FLUSHALL, FLUSHDB) covers on this shard.
-    pub ranges: &'a [SlotRange],
+    /// The node's slot map and the shard being applied to, for the few
+    /// writes that need the shard's slot ranges ([`ApplyCtx::ranges`]).
+    pub slots: &'a parking_lot::RwLock<crate::node::SlotMap>,
+    pub shard: redraft_cluster::ShardId,
     /// The Raft index of the entry being applied.
     pub index: u64,
     /// How many versions this entry has handed out so far.
@@ -206,6 +207,13 @@ pub struct ApplyCtx<'a, 'e> {
 }
 
 impl ApplyCtx<'_, '_> {
+    /// The slot ranges of the shard being applied to: what a keyless write
+    /// (FLUSHALL, FLUSHDB) covers on this shard. Looked up only by those
+    /// writes, not on every apply.
+    pub fn ranges(&self) -> Vec<SlotRange> {
+        self.slots.read().ranges_of(self.shard)
+    }
+
     /// A collection version no other record of this shard ever had or will
     /// have: `index << 20 | n`, where `n` counts the versions the entry
     /// already took. The same on every replica (and on replay), and never

@@ -14,7 +14,7 @@
 //!
 //! FLUSHALL and FLUSHDB are keyless writes: dispatch proposes them to every
 //! shard of the node, and each shard's apply deletes every key of the slot
-//! ranges it owns (`ApplyCtx::ranges`), metadata and subkeys alike, in one
+//! ranges it owns (`ApplyCtx::ranges()`), metadata and subkeys alike, in one
 //! range deletion per range. There is one database, so both do the same.
 //!
 //! SAVE makes the engine durable (`Engine::sync`): every acknowledged write
@@ -318,8 +318,8 @@ fn flush(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
     if let Err(e) = check_flush(args) {
         return e;
     }
-    for range in ctx.ranges {
-        if let Err(e) = ctx.ov.delete_range(key_range_of(*range)) {
+    for range in ctx.ranges() {
+        if let Err(e) = ctx.ov.delete_range(key_range_of(range)) {
             return crate::keyspace::KsError::from(e).into();
         }
     }
