@@ -330,9 +330,18 @@ fn engine<'a>(ctx: &ReadCtx<'a>) -> &'a dyn Engine {
 // -- DEL, EXISTS, TYPE ---------------------------------------------------------
 
 fn del(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    count_deleted(ctx, &args[1..], keyspace::delete_key)
+}
+
+/// Runs `delete` on each key; replies with how many it deleted.
+fn count_deleted(
+    ctx: &mut ApplyCtx<'_, '_>,
+    keys: &[Bytes],
+    delete: fn(&mut keyspace::Overlay<'_>, &[u8], u64) -> keyspace::KsResult<bool>,
+) -> Reply {
     let mut n = 0;
-    for key in &args[1..] {
-        match keyspace::delete_key(ctx.ov, key, ctx.now_ms) {
+    for key in keys {
+        match delete(ctx.ov, key, ctx.now_ms) {
             Ok(true) => n += 1,
             Ok(false) => {}
             Err(e) => return e.into(),
@@ -717,15 +726,7 @@ fn object_help(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
 /// proposal's time; a key written again since the sweeper saw it expired is
 /// left alone. Replies with the number of records removed.
 fn expire_if_due(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
-    let mut n = 0;
-    for key in &args[1..] {
-        match generic::delete_if_expired(ctx.ov, key, ctx.now_ms) {
-            Ok(true) => n += 1,
-            Ok(false) => {}
-            Err(e) => return e.into(),
-        }
-    }
-    Reply::Integer(n)
+    count_deleted(ctx, &args[1..], generic::delete_if_expired)
 }
 
 /// Deletes the stale subkeys of each `key version` pair, up to
