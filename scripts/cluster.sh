@@ -3,38 +3,54 @@
 #
 # Usage: scripts/cluster.sh start|stop|restart|status
 #
-# Today the cluster is ONE node (port 7001): one Raft voter per shard,
-# serving all 16384 slots. Each node keeps its data, its log (redraft.log)
-# and its pid file (redraft.pid) in $REDRAFT_DATA/<port>
-# (default: data/ in the repository). Connect with `redis-cli -c -p 7001`.
+# The cluster is three nodes on 127.0.0.1:7001-7003 (raft ids 1-3), each
+# given every node's client address with --peers; the 16384 slots are split
+# into shards (one per node by default), each replicated on all three.
+# `start` returns once all 16384 slots are served: every node reports
+# cluster_state:ok. Each node keeps its data, its log (redraft.log) and its
+# pid file (redraft.pid) in $REDRAFT_DATA/<port> (default: data/ in the
+# repository). Connect with `redis-cli -c -p 7001`.
+#
+# `start` also starts the nodes of a running cluster that are down (after a
+# crash, say) and waits for the cluster again. A single node is
+# REDRAFT_NODES=7001.
 #
 # Environment:
 #   REDRAFT_DATA    data folder              (default: <repo>/data)
 #   REDRAFT_BIN     binary                   (default: target/release/redraft,
 #                                             built with cargo if missing)
 #   REDRAFT_ARGS    extra flags for every node, e.g. "--engine sled"
-#   REDRAFT_NODES   ports, one node each     (default: "7001")
-#   START_TIMEOUT   seconds to wait for PONG (default: 60)
+#   REDRAFT_NODES   ports, one node each     (default: "7001 7002 7003")
+#   REDRAFT_HOST    address to bind          (default: 127.0.0.1)
+#   START_TIMEOUT   seconds to wait for PONG and for cluster_state:ok
+#                   (default: 60)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# One node per port. Growing to three nodes is NODES="7001 7002 7003" once
-# redraft can join nodes (each then gets --raft-id <its index> and the
-# join flags in node_args below).
-NODES=(${REDRAFT_NODES:-7001})
+# One node per port; node i (0-based) has raft id i+1.
+NODES=(${REDRAFT_NODES:-7001 7002 7003})
 DATA="$(realpath -m "${REDRAFT_DATA:-$ROOT/data}")"
 BIN="${REDRAFT_BIN:-$ROOT/target/release/redraft}"
 START_TIMEOUT="${START_TIMEOUT:-60}"
-HOST=127.0.0.1
+HOST="${REDRAFT_HOST:-127.0.0.1}"
 
 node_dir() { echo "$DATA/$1"; }
 pid_file() { echo "$DATA/$1/redraft.pid"; }
+
+# --peers: every node's client address, by raft id (1=ip:port,2=...).
+peers() {
+    local i out=""
+    for i in "${!NODES[@]}"; do
+        out+="${out:+,}$((i + 1))=$HOST:${NODES[$i]}"
+    done
+    echo "$out"
+}
 
 # The flags of the node at index $1 (0-based) on port $2.
 node_args() {
     local index=$1 port=$2
     echo --bind "$HOST" --port "$port" --dir "$(node_dir "$port")" --raft-id "$((index + 1))" \
-        ${REDRAFT_ARGS:-}
+        --peers "$(peers)" ${REDRAFT_ARGS:-}
 }
 
 # The pid in the node's pid file if that process is a live redraft, else nothing.
@@ -47,6 +63,17 @@ running_pid() {
         tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q redraft; then
         echo "$pid"
     fi
+}
+
+# CLUSTER INFO on $1 says cluster_state:ok (every slot served).
+cluster_ok() {
+    local port=$1 reply
+    if command -v redis-cli >/dev/null; then
+        reply="$(timeout 3 redis-cli -h "$HOST" -p "$port" cluster info 2>/dev/null || true)"
+    else
+        reply="$(timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$port && printf 'CLUSTER INFO\r\n' >&3 && head -c 40 <&3" 2>/dev/null || true)"
+    fi
+    [[ $reply == *cluster_state:ok* ]]
 }
 
 # PING on $1 answers PONG (redis-cli if installed, else bash's /dev/tcp).
@@ -76,7 +103,8 @@ ensure_binary() {
     fi
 }
 
-start_node() {
+# Spawns node $1 (index) on port $2 unless it runs; does not wait.
+spawn_node() {
     local index=$1 port=$2 dir pid
     dir="$(node_dir "$port")"
     pid="$(running_pid "$port")"
@@ -89,9 +117,17 @@ start_node() {
     nohup "$BIN" $(node_args "$index" "$port") >>"$dir/redraft.log" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$(pid_file "$port")"
+}
+
+# Waits until node $1 answers PING (a node may wait for its peers, so all
+# are spawned before any is waited for).
+wait_ping() {
+    local port=$1 dir pid
+    dir="$(node_dir "$port")"
+    pid="$(running_pid "$port")"
     local deadline=$((SECONDS + START_TIMEOUT))
     until ping_ok "$port"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
+        if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
             rm -f "$(pid_file "$port")"
             echo "node $port: exited during start; last lines of $dir/redraft.log:" >&2
             tail -n 20 "$dir/redraft.log" >&2
@@ -104,6 +140,29 @@ start_node() {
         sleep 0.1
     done
     echo "node $port: up (pid $pid, data $dir, log $dir/redraft.log)"
+}
+
+# Waits until every node reports cluster_state:ok.
+wait_cluster_ok() {
+    local port deadline=$((SECONDS + START_TIMEOUT))
+    for port in "${NODES[@]}"; do
+        until cluster_ok "$port"; do
+            if ((SECONDS >= deadline)); then
+                echo "node $port: not cluster_state:ok within ${START_TIMEOUT}s; see $(node_dir "$port")/redraft.log" >&2
+                return 1
+            fi
+            sleep 0.1
+        done
+    done
+    echo "cluster: all 16384 slots served (cluster_state:ok on ${NODES[*]})"
+}
+
+start_all() {
+    local i rc=0
+    for i in "${!NODES[@]}"; do spawn_node "$i" "${NODES[$i]}"; done
+    for i in "${!NODES[@]}"; do wait_ping "${NODES[$i]}" || rc=1; done
+    [[ $rc -eq 0 ]] || return 1
+    wait_cluster_ok
 }
 
 stop_node() {
@@ -134,8 +193,10 @@ status_node() {
     if [[ -z $pid ]]; then
         echo "node $port: stopped"
         return 1
+    elif cluster_ok "$port"; then
+        echo "node $port: running (pid $pid), cluster_state:ok"
     elif ping_ok "$port"; then
-        echo "node $port: running (pid $pid), answers PING"
+        echo "node $port: running (pid $pid), answers PING, cluster_state NOT ok"
     else
         echo "node $port: running (pid $pid), NOT answering PING"
         return 1
@@ -146,8 +207,8 @@ cmd="${1:-}"
 case "$cmd" in
     start)
         ensure_binary
-        for i in "${!NODES[@]}"; do start_node "$i" "${NODES[$i]}"; done
-        echo "connect: redis-cli -c -p ${NODES[0]}"
+        start_all
+        echo "connect: redis-cli -c -h $HOST -p ${NODES[0]}"
         ;;
     stop)
         for port in "${NODES[@]}"; do stop_node "$port"; done
@@ -155,7 +216,7 @@ case "$cmd" in
     restart)
         for port in "${NODES[@]}"; do stop_node "$port"; done
         ensure_binary
-        for i in "${!NODES[@]}"; do start_node "$i" "${NODES[$i]}"; done
+        start_all
         ;;
     status)
         rc=0

@@ -7,6 +7,7 @@
 //! never disagree after a crash. Command replies are computed here, on
 //! every replica, and returned to the proposer by the Raft store.
 
+use std::io;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -16,8 +17,8 @@ use redraft_cluster::{ShardId, StateMachine};
 use redraft_resp::Reply;
 
 use crate::cmd::{self, ApplyCtx};
-use crate::engine::Engine;
-use crate::keyspace::{system_key, KvRead, Overlay};
+use crate::engine::{Engine, WriteBatch};
+use crate::keyspace::{slots_key_range, system_key, KvRead, Overlay};
 use crate::node::SlotMap;
 use crate::proposal::Proposal;
 
@@ -83,6 +84,81 @@ impl StateMachine for KvStateMachine {
     fn sync(&mut self) -> std::io::Result<()> {
         self.engine.sync()
     }
+
+    fn snapshot(&self, shard: ShardId) -> io::Result<(u64, Vec<u8>)> {
+        // Runs on the store thread between applies, so every range read
+        // here sees the state of the same applied index.
+        let applied = self.applied_index(shard);
+        let mut out = Vec::new();
+        for range in self.slots.read().ranges_of(shard) {
+            for pair in self.engine.snapshot(slots_key_range(range))? {
+                let (k, v) = pair?;
+                put_chunk(&mut out, &k);
+                put_chunk(&mut out, &v);
+            }
+        }
+        Ok((applied, out))
+    }
+
+    fn restore(&mut self, shard: ShardId, index: u64, meta: &[u8], data: &[u8]) -> io::Result<()> {
+        let ranges = self.slots.read().ranges_of(shard);
+        let mut batch = WriteBatch::new();
+        for range in &ranges {
+            for pair in self.engine.scan(slots_key_range(*range)) {
+                batch.delete(pair?.0);
+            }
+        }
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (k, r) = take_chunk(rest)?;
+            let (v, r) = take_chunk(r)?;
+            rest = r;
+            let slot_ok = k.len() >= 2
+                && ranges
+                    .iter()
+                    .any(|range| range.contains(u16::from_be_bytes([k[0], k[1]])));
+            if !slot_ok {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "snapshot key outside the shard's slots",
+                ));
+            }
+            batch.put(k, v);
+        }
+        batch.put(applied_key(shard), index.to_be_bytes().to_vec());
+        batch.put(snapshot_meta_key(shard), meta.to_vec());
+        self.engine.write(batch)?;
+        self.engine.sync()
+    }
+
+    fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>> {
+        self.engine.get(&snapshot_meta_key(shard)).ok().flatten()
+    }
+}
+
+/// The system key holding the metadata of the last snapshot restored into
+/// a shard (to repair the Raft log after a crash mid-install).
+fn snapshot_meta_key(shard: ShardId) -> Vec<u8> {
+    let mut name = b"snapmeta/".to_vec();
+    name.extend_from_slice(&shard.to_be_bytes());
+    system_key(&name)
+}
+
+/// Snapshot data: `[len: u32 BE][key][len: u32 BE][value]` per pair.
+fn put_chunk(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+    out.extend_from_slice(b);
+}
+
+fn take_chunk(b: &[u8]) -> io::Result<(&[u8], &[u8])> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, "truncated snapshot");
+    let len = b
+        .get(..4)
+        .and_then(|l| l.try_into().ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(bad)? as usize;
+    let body = b.get(4..4 + len).ok_or_else(bad)?;
+    Ok((body, &b[4 + len..]))
 }
 
 fn apply_proposal(

@@ -42,9 +42,39 @@ pub struct Config {
     #[arg(long, default_value_t = 1)]
     pub raft_id: u64,
 
-    /// Number of shards (Raft groups) the 16384 slots are split into.
-    #[arg(long, default_value_t = 1)]
-    pub shards: u16,
+    /// Every node of the cluster as `ID=IP:PORT` (client addresses, this
+    /// node included), comma-separated or repeated. Without it, the node
+    /// is a one-node cluster.
+    #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
+    pub peers: Vec<PeerSpec>,
+
+    /// The cluster bus listens on the client port plus this offset
+    /// (Redis's convention: 10000).
+    #[arg(long, default_value_t = 10_000)]
+    pub bus_port_offset: u16,
+
+    /// Number of shards (Raft groups) the 16384 slots are split into
+    /// [default: one per node].
+    #[arg(long)]
+    pub shards: Option<u16>,
+
+    /// Replicas per shard (Raft voters), at most the number of nodes.
+    #[arg(long, default_value_t = 3)]
+    pub replicas: usize,
+
+    /// PEM certificate of this node for the cluster bus (mutual TLS;
+    /// needs --tls-key and --tls-ca). Without it the bus is plain TCP.
+    #[arg(long, requires_all = ["tls_key", "tls_ca"])]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key matching --tls-cert.
+    #[arg(long, requires_all = ["tls_cert", "tls_ca"])]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM certificate of the cluster CA: peers must present a certificate
+    /// it signed.
+    #[arg(long, requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
 
     /// Milliseconds per Raft tick (heartbeats every 2 ticks, elections after 10).
     #[arg(long, default_value_t = 100)]
@@ -84,7 +114,58 @@ pub struct Config {
     pub unsafe_no_fsync: bool,
 }
 
+/// One node of the cluster: its Raft id and client address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerSpec {
+    pub id: u64,
+    pub addr: std::net::SocketAddr,
+}
+
+fn parse_peer(s: &str) -> Result<PeerSpec, String> {
+    let (id, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}': expected ID=IP:PORT"))?;
+    let id: u64 = id
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&i| i > 0)
+        .ok_or_else(|| format!("'{id}': a node id is a positive integer"))?;
+    let addr = addr
+        .trim()
+        .parse()
+        .map_err(|e| format!("'{addr}': {e} (expected IP:PORT)"))?;
+    Ok(PeerSpec { id, addr })
+}
+
 impl Config {
+    /// The nodes of the cluster, sorted by id; this node alone when
+    /// `--peers` is not given.
+    pub fn nodes(&self) -> Vec<PeerSpec> {
+        let mut v = self.peers.clone();
+        if v.is_empty() {
+            v.push(PeerSpec {
+                id: self.raft_id.max(1),
+                addr: std::net::SocketAddr::new(self.announce_ip(), self.port),
+            });
+        }
+        v.sort_by_key(|p| p.id);
+        v.dedup_by_key(|p| p.id);
+        v
+    }
+
+    /// The shard count: `--shards`, or one per node.
+    pub fn shard_count(&self) -> u16 {
+        self.shards
+            .unwrap_or(self.nodes().len().min(usize::from(u16::MAX)) as u16)
+            .clamp(1, redraft_cluster::SLOT_COUNT)
+    }
+
+    /// The cluster bus address of a node with client address `addr`.
+    pub fn bus_addr(&self, addr: std::net::SocketAddr) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(addr.ip(), addr.port().wrapping_add(self.bus_port_offset))
+    }
+
     /// The IP clients are told to connect to.
     pub fn announce_ip(&self) -> IpAddr {
         self.announce_ip.unwrap_or(if self.bind.is_unspecified() {

@@ -14,7 +14,7 @@ use redraft_resp::{parse_request, Limits, Reply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::dispatch::{dispatch, Outcome, PendingWrite};
+use crate::dispatch::{dispatch, dispatch_confirmed, Outcome, PendingWrite};
 use crate::node::{Node, Stats};
 use crate::session::Session;
 
@@ -68,11 +68,25 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
                     if !is_write {
                         drain(&node, &mut queue, &session, &mut out).await;
                     }
-                    let outcome = dispatch(&mut session, &node, req.args);
+                    let outcome = match dispatch(&mut session, &node, req.args) {
+                        Outcome::ReadIndex(rx, args) => match rx.await {
+                            Ok(Ok(())) => dispatch_confirmed(&mut session, &node, args),
+                            // Leadership moved or the quorum round failed:
+                            // the client retries (and follows MOVED).
+                            _ => Outcome::Reply(Reply::error(
+                                "TRYAGAIN Leadership changed during the read, retry",
+                            )),
+                        },
+                        o => o,
+                    };
                     let silent = session.take_reply_silenced();
                     match outcome {
                         Outcome::Reply(r) => queue.push_back(Slot::Ready(r, silent)),
                         Outcome::Pending(p) => queue.push_back(Slot::Waiting(p, silent)),
+                        Outcome::ReadIndex(..) => queue.push_back(Slot::Ready(
+                            Reply::error("TRYAGAIN Leadership changed during the read, retry"),
+                            silent,
+                        )),
                     }
                     if session.close_after_reply {
                         break;

@@ -15,10 +15,13 @@ use crate::node::Node;
 use crate::proposal::Proposal;
 use crate::session::Session;
 
-/// A reply now, or a proposal whose outcome is awaited.
+/// A reply now, a proposal whose outcome is awaited, or a read that may
+/// run only once the leader confirmed it still leads (Raft ReadIndex).
 pub enum Outcome {
     Reply(Reply),
     Pending(PendingWrite),
+    /// Await the receiver, then run the read with [`dispatch_confirmed`].
+    ReadIndex(oneshot::Receiver<Result<(), ProposeError>>, Vec<Bytes>),
 }
 
 /// A proposed write: one proposal, or one per shard for a keyless write
@@ -50,39 +53,108 @@ impl PendingWrite {
     }
 }
 
-fn propose_error_reply(_node: &Node, _slot: Slot, e: &ProposeError) -> Reply {
+fn propose_error_reply(node: &Node, slot: Slot, e: &ProposeError) -> Reply {
     match e {
+        ProposeError::NotLeader {
+            leader: Some(leader),
+            ..
+        } if *leader != node.raft_id() => moved(node, slot, *leader),
         // TRYAGAIN: the entry lost its place in the log to a leader change;
         // it was not applied, so a retry cannot duplicate it.
         ProposeError::Dropped => {
             Reply::error("TRYAGAIN Write lost to a leader change and not applied, retry")
         }
+        // The entry's index was covered by a snapshot from a newer leader:
+        // it may or may not have been applied. Never say it failed.
+        ProposeError::Unknown => Reply::error(
+            "ERR write outcome unknown (leadership changed while it was in flight); check before retrying",
+        ),
         ProposeError::NotLeader { .. } | ProposeError::UnknownShard(_) | ProposeError::Stopped => {
             Reply::error("CLUSTERDOWN The cluster is down")
         }
     }
 }
 
+/// `-MOVED <slot> <ip>:<port>` to the node with Raft id `leader`.
+fn moved(node: &Node, slot: Slot, leader: u64) -> Reply {
+    match node.nodes.iter().find(|n| n.id == leader) {
+        Some(n) => Reply::error(format!("MOVED {slot} {}", n.addr)),
+        None => Reply::error("CLUSTERDOWN The cluster is down"),
+    }
+}
+
+/// Where a command for `shard` must go when this node cannot serve it:
+/// MOVED to the shard's leader as this node knows it, else CLUSTERDOWN
+/// (an election is running, or this node is cut off from the leader).
+fn redirect(node: &Node, shard: ShardId, slot: Slot) -> Reply {
+    let leader = match node.raft.shard_info(shard) {
+        Some(info) => info.leader,
+        None => crate::node::placement(
+            &node.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
+            &[shard],
+            node.config.replicas,
+        )
+        .first()
+        .and_then(|b| b.preferred_leader),
+    };
+    match leader {
+        Some(l) if l != node.raft_id() => moved(node, slot, l),
+        _ => Reply::error("CLUSTERDOWN The cluster is down"),
+    }
+}
+
 /// Runs one command for `session`.
 pub fn dispatch(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
+    run_with_asking(session, node, args, false)
+}
+
+/// Runs a read whose ReadIndex round (see [`Outcome::ReadIndex`])
+/// confirmed that this node leads the key's shard.
+pub fn dispatch_confirmed(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
+    run_with_asking(session, node, args, true)
+}
+
+fn run_with_asking(
+    session: &mut Session,
+    node: &Node,
+    args: Vec<Bytes>,
+    confirmed: bool,
+) -> Outcome {
     // ASKING covers only the next command, as in Redis (outside MULTI).
     let is_asking = args
         .first()
         .is_some_and(|a| a.eq_ignore_ascii_case(b"asking"));
-    let outcome = run(session, node, args);
-    if !is_asking {
+    let outcome = run(session, node, args, confirmed);
+    if !is_asking && !matches!(outcome, Outcome::ReadIndex(..)) {
         session.asking = false;
     }
     outcome
 }
 
-fn run(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
+fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) -> Outcome {
     Outcome::Reply(match prepare(session, node, &args) {
         Err(reply) => reply,
-        Ok(Route { spec, shard, slot }) => {
+        Ok(Route {
+            spec,
+            shard,
+            slot,
+            keyed,
+        }) => {
             *session.handle.last_cmd.lock() = spec.name.to_string();
             match spec.handler {
                 Handler::Read(f) => {
+                    if let (Target::Shard(s), true) = (&shard, keyed) {
+                        let s = *s;
+                        let local = confirmed
+                            || (session.readonly && node.raft.hosts(s))
+                            || node.raft.lease_read_ok(s);
+                        if !local {
+                            if node.raft.is_leader(s) {
+                                return Outcome::ReadIndex(node.raft.read_index(s), args);
+                            }
+                            return Outcome::Reply(redirect(node, s, slot));
+                        }
+                    }
                     let mut ctx = ReadCtx {
                         node,
                         session,
@@ -95,8 +167,25 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Outcome {
                         return Outcome::Reply(reply);
                     }
                     let targets = match shard {
-                        Target::Shard(s) => vec![s],
-                        Target::Every => node.slots.read().shards(),
+                        Target::Shard(s) if node.raft.is_leader(s) => vec![s],
+                        Target::Shard(s) => return Outcome::Reply(redirect(node, s, slot)),
+                        Target::Every => {
+                            // As on a Redis Cluster master: the shards (slots)
+                            // this node serves.
+                            let led: Vec<ShardId> = node
+                                .slots
+                                .read()
+                                .shards()
+                                .into_iter()
+                                .filter(|&s| node.raft.is_leader(s))
+                                .collect();
+                            if led.is_empty() {
+                                return Outcome::Reply(Reply::error(
+                                    "READONLY You can't write against a read only replica.",
+                                ));
+                            }
+                            led
+                        }
                         Target::Unserved => {
                             return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served"))
                         }
@@ -121,6 +210,8 @@ struct Route {
     spec: &'static cmd::CommandSpec,
     shard: Target,
     slot: Slot,
+    /// Whether the command names keys (and so belongs to one slot).
+    keyed: bool,
 }
 
 /// Which shards a command goes to.
@@ -173,6 +264,7 @@ fn prepare(session: &Session, node: &Node, args: &[Bytes]) -> Result<Route, Repl
     Ok(Route {
         spec,
         shard,
+        keyed: slot.is_some(),
         slot: slot.unwrap_or(0),
     })
 }

@@ -364,15 +364,25 @@ fn replication(node: &Node, s: &mut Section) {
     s.field("repl_backlog_size", 1048576);
     s.field("repl_backlog_first_byte_offset", 0);
     s.field("repl_backlog_histlen", 0);
+    let stats = node.raft.stats();
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    s.field("snapshots_sent", get(&stats.snapshots_sent));
+    s.field("snapshots_received", get(&stats.snapshots_received));
+    s.field("snapshots_generated", get(&stats.snapshots_generated));
     for i in shards {
+        let voters: Vec<String> = i.voters.iter().map(u64::to_string).collect();
         s.field(
             &format!("shard{}", i.shard),
             format!(
-                "role={},term={},commit={},applied={}",
+                "role={},term={},leader={},commit={},applied={},first_log={},last_log={},voters={}",
                 role_name(i.role),
                 i.term,
+                i.leader.unwrap_or(0),
                 i.commit_index,
-                i.applied_index
+                i.applied_index,
+                i.first_log_index,
+                i.last_log_index,
+                voters.join("/"),
             ),
         );
     }

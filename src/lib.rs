@@ -24,9 +24,12 @@
 //! - Replies leave a connection in the order requests arrived.
 //!
 //! ## CAVEATS
-//! - One voter per shard until replication lands.
+//! - Membership is static: the nodes of `--peers`, and the replicas the
+//!   placement gave each shard at bootstrap.
 
 pub mod apply;
+pub mod bus;
+
 pub mod clock;
 pub mod cmd;
 pub mod config;

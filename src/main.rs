@@ -42,6 +42,7 @@ async fn run(config: Config) -> std::io::Result<()> {
             .map_err(|e| std::io::Error::other(format!("metrics endpoint {addr}: {e}")))?;
     }
     let node = Node::open(config)?;
+    let _bus = redraft::bus::start(&node).await?;
     // Active expiry: proposes deletions of expired keys on the led shards.
     let _sweeper = redraft::expire::spawn(node.clone());
     tracing::info!(node_id = %node.node_id, %addr, engine = node.engine.name(), "redraft ready to accept connections");

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use parking_lot::RwLock;
 use redraft_cluster::{
-    key_slot, RaftConfig, RaftRouter, RaftStore, ShardId, Slot, SlotRange, SLOT_COUNT,
+    key_slot, RaftConfig, RaftRouter, RaftStore, ShardBootstrap, ShardId, Slot, SlotRange,
+    Transport,
 };
 use redraft_resp::Reply;
 
 use crate::apply::KvStateMachine;
-use crate::config::Config;
+use crate::config::{Config, PeerSpec};
 use crate::engine::{self, Engine};
 use crate::session::ClientRegistry;
 
@@ -82,6 +83,10 @@ pub struct Node {
     pub node_id: String,
     pub engine: Arc<dyn Engine>,
     pub raft: RaftRouter<Reply>,
+    /// Every node of the cluster (this one included), by Raft id.
+    pub nodes: Vec<PeerSpec>,
+    /// Where Raft messages leave; the cluster bus once it is started.
+    pub transport: Arc<LateTransport>,
     /// Shared with the state machine: keyless writes (FLUSHALL) apply to
     /// the slot ranges of the shard they were proposed to.
     pub slots: Arc<RwLock<SlotMap>>,
@@ -97,14 +102,25 @@ impl Node {
     /// Opens (or creates) the node's data folder and starts its Raft store.
     pub fn open(config: Config) -> io::Result<Arc<Node>> {
         std::fs::create_dir_all(&config.dir)?;
-        let node_id = load_or_create_node_id(&config.dir)?;
+        let nodes = config.nodes();
+        let me = config.raft_id.max(1);
+        if !nodes.iter().any(|n| n.id == me) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("--raft-id {me} is not one of the --peers"),
+            ));
+        }
+        let node_id = redis_node_id(me);
         let engine = engine::open(config.engine, &config.dir.join(config.engine.as_str()))?;
-        let slots = Arc::new(RwLock::new(SlotMap::even(
-            config.shards.clamp(1, SLOT_COUNT),
-        )));
-        let shards = slots.read().shards();
+        let slots = Arc::new(RwLock::new(SlotMap::even(config.shard_count())));
+        let ids: Vec<u64> = nodes.iter().map(|n| n.id).collect();
+        let shards: Vec<ShardBootstrap> = placement(&ids, &slots.read().shards(), config.replicas)
+            .into_iter()
+            .filter(|b| b.voters.contains(&me))
+            .collect();
+        let transport = Arc::new(LateTransport::default());
         let raft_cfg = RaftConfig {
-            node_id: config.raft_id.max(1),
+            node_id: me,
             tick_ms: config.raft_tick_ms,
             compact_log_entries: config.raft_compact_entries,
             sync_log: !config.unsafe_no_fsync,
@@ -115,6 +131,7 @@ impl Node {
             &config.dir.join("raft"),
             &shards,
             KvStateMachine::new(engine.clone(), slots.clone()),
+            transport.clone(),
         )?;
         Ok(Arc::new(Node {
             settings: crate::settings::Settings::new(&config),
@@ -122,6 +139,8 @@ impl Node {
             node_id,
             engine,
             raft,
+            nodes,
+            transport,
             slots,
             clients: ClientRegistry::default(),
             stats: Stats::default(),
@@ -129,6 +148,38 @@ impl Node {
             raft_thread: parking_lot::Mutex::new(Some(handle)),
             shutdown_requested: tokio::sync::Notify::new(),
         }))
+    }
+
+    /// This node's Raft id.
+    pub fn raft_id(&self) -> u64 {
+        self.config.raft_id.max(1)
+    }
+
+    /// The slots whose keys this node answers keyless reads about (KEYS,
+    /// SCAN, DBSIZE, RANDOMKEY): those of the shards it leads, or of every
+    /// shard it hosts for a READONLY connection; sorted and merged.
+    pub fn served_slots(&self, readonly: bool) -> Vec<SlotRange> {
+        let map = self.slots.read();
+        let ranges: Vec<SlotRange> = map
+            .ranges
+            .iter()
+            .filter(|(_, s)| {
+                if readonly {
+                    self.raft.hosts(*s)
+                } else {
+                    self.raft.is_leader(*s)
+                        || (self.nodes.len() < 2
+                            && self.raft.shard_info(*s).is_some_and(|i| i.leader.is_none()))
+                }
+            })
+            .map(|(r, _)| *r)
+            .collect();
+        crate::cmd::cluster::topology::merge_ranges(ranges)
+    }
+
+    /// A view of the engine limited to [`Node::served_slots`].
+    pub fn served_view(&self, readonly: bool) -> crate::keyspace::served::ServedView<'_> {
+        crate::keyspace::served::ServedView::new(self.engine.as_ref(), &self.served_slots(readonly))
     }
 
     /// The shard owning `key`'s slot.
@@ -158,22 +209,64 @@ impl Node {
     }
 }
 
-fn load_or_create_node_id(dir: &std::path::Path) -> io::Result<String> {
-    let path = dir.join("node-id");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        let s = s.trim();
-        if s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(s.to_ascii_lowercase());
+/// The 40-hex Redis Cluster id of the node with Raft id `raft_id`: a
+/// fixed function of it, so every node names every other the same way
+/// without exchanging ids, and a node keeps its id across restarts.
+pub fn redis_node_id(raft_id: u64) -> String {
+    // splitmix64: well-spread bits from a small integer.
+    let mut x = raft_id ^ 0x7265_6472_6166_7421; // "redraft!"
+    let mut out = String::with_capacity(40);
+    while out.len() < 40 {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        out.push_str(&format!("{z:016x}"));
+    }
+    out.truncate(40);
+    out
+}
+
+/// The initial replicas of every shard: shard `i` (1-based) prefers node
+/// `i - 1` (mod n) as leader and is replicated on it and the next
+/// `replicas - 1` nodes, so leaders and replicas spread evenly.
+pub fn placement(nodes: &[u64], shards: &[ShardId], replicas: usize) -> Vec<ShardBootstrap> {
+    let n = nodes.len().max(1);
+    let r = replicas.clamp(1, n);
+    shards
+        .iter()
+        .map(|&shard| {
+            let first = (shard.saturating_sub(1) as usize) % n;
+            let mut voters: Vec<u64> = (0..r).map(|k| nodes[(first + k) % n]).collect();
+            voters.sort_unstable();
+            ShardBootstrap {
+                shard,
+                voters,
+                preferred_leader: Some(nodes[first]),
+            }
+        })
+        .collect()
+}
+
+/// A transport set once the cluster bus is up; until then (and on a
+/// one-node cluster) messages are dropped, which Raft tolerates.
+#[derive(Default)]
+pub struct LateTransport(std::sync::OnceLock<Arc<dyn Transport>>);
+
+impl LateTransport {
+    pub fn set(&self, t: Arc<dyn Transport>) {
+        let _ = self.0.set(t);
+    }
+}
+
+impl Transport for LateTransport {
+    fn send(&self, to: u64, msgs: Vec<(ShardId, redraft_cluster::RaftMessage)>) {
+        match self.0.get() {
+            Some(t) => t.send(to, msgs),
+            None => redraft_cluster::NoTransport.send(to, msgs),
         }
     }
-    let id: String = (0..20)
-        .map(|_| format!("{:02x}", rand::random::<u8>()))
-        .collect();
-    let tmp = dir.join("node-id.tmp");
-    std::fs::write(&tmp, &id)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
-    Ok(id)
 }
 
 #[cfg(test)]
@@ -186,8 +279,32 @@ mod tests {
         assert_eq!(m.shard_of(0), Some(1));
         assert_eq!(m.shard_of(16383), Some(3));
         assert_eq!(m.shards(), vec![1, 2, 3]);
-        for s in 0..SLOT_COUNT {
+        for s in 0..redraft_cluster::SLOT_COUNT {
             assert!(m.shard_of(s).is_some());
         }
+    }
+
+    #[test]
+    fn placement_spreads_leaders_and_replicas() {
+        let p = placement(&[1, 2, 3], &[1, 2, 3], 3);
+        let leaders: Vec<_> = p.iter().map(|b| b.preferred_leader).collect();
+        assert_eq!(leaders, vec![Some(1), Some(2), Some(3)]);
+        assert!(p.iter().all(|b| b.voters == vec![1, 2, 3]));
+        let p = placement(&[1, 2, 3, 4, 5], &[1, 2, 3, 4, 5], 3);
+        assert_eq!(p[3].voters, vec![1, 4, 5]);
+        for node in 1..=5 {
+            assert_eq!(p.iter().filter(|b| b.voters.contains(&node)).count(), 3);
+        }
+        let p = placement(&[7], &[1, 2], 3);
+        assert!(p.iter().all(|b| b.voters == vec![7]));
+    }
+
+    #[test]
+    fn node_ids_are_stable_hex_and_distinct() {
+        let a = redis_node_id(1);
+        assert_eq!(a.len(), 40);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a, redis_node_id(1));
+        assert_ne!(a, redis_node_id(2));
     }
 }

@@ -20,13 +20,16 @@
 //!   that index produced, so a restart replays exactly the entries after it.
 //!
 //! ## CAVEATS
-//! - Shards have one voter each until the replication work lands: no
-//!   transport, no snapshots sent, no membership change.
+//! - Membership is static (the replicas a shard was bootstrapped with); no
+//!   conf changes are proposed yet.
 
+pub mod bus;
 pub mod raft;
 pub mod slots;
 
+pub use bus::{Bus, BusConfig, BusInbox, BusStats, TlsPaths};
 pub use raft::{
-    ProposeError, RaftConfig, RaftRouter, RaftStore, ShardId, ShardInfo, ShardRole, StateMachine,
+    NoTransport, ProposeError, RaftConfig, RaftMessage, RaftRouter, RaftStore, ShardBootstrap,
+    ShardId, ShardInfo, ShardRole, StateMachine, StoreStats, Transport,
 };
 pub use slots::{key_slot, Slot, SlotRange, SLOT_COUNT};

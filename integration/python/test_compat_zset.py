@@ -570,3 +570,66 @@ def test_command_getkeys_for_sorted_set_commands(raw):
         (["ZADD", "k", 1, "m"], [b"k"]),
     ]:
         assert raw.call("COMMAND", "GETKEYS", *cmd) == want, cmd
+
+
+def test_check_encoding_listpack_then_skiplist(raw):
+    # zset.tcl's "Check encoding" with Redis 7.0's defaults
+    # (zset-max-listpack-entries 128, zset-max-listpack-value 64).
+    raw.call("ZADD", "zenc", 1, "a")
+    assert raw.call("OBJECT", "ENCODING", "zenc") == b"listpack"
+    raw.call("ZADD", "zenc", *[x for i in range(127) for x in (i, "m%d" % i)])
+    assert raw.call("ZCARD", "zenc") == 128
+    assert raw.call("OBJECT", "ENCODING", "zenc") == b"listpack"
+    raw.call("ZADD", "zenc", 1000, "one-more")
+    assert raw.call("OBJECT", "ENCODING", "zenc") == b"skiplist"
+    # Never converts back.
+    raw.call("ZREMRANGEBYRANK", "zenc", 0, -3)
+    assert raw.call("OBJECT", "ENCODING", "zenc") == b"skiplist"
+    # A member over 64 bytes converts at once; updating a score does not.
+    raw.call("ZADD", "zlong", 1, "x" * 64)
+    assert raw.call("OBJECT", "ENCODING", "zlong") == b"listpack"
+    raw.call("ZADD", "zlong", 1, "x" * 65)
+    assert raw.call("OBJECT", "ENCODING", "zlong") == b"skiplist"
+    # A stored result is a listpack when small enough, whatever its sources.
+    assert raw.call("ZRANGESTORE", "{t}dst", "{t}src", 0, -1) == 0
+    raw.call("ZADD", "{t}src", *[x for i in range(200) for x in (i, "m%d" % i)])
+    assert raw.call("ZRANGESTORE", "{t}dst", "{t}src", 0, 9) == 10
+    assert raw.call("OBJECT", "ENCODING", "{t}dst") == b"listpack"
+    assert raw.call("ZUNIONSTORE", "{t}dst", 1, "{t}src") == 200
+    assert raw.call("OBJECT", "ENCODING", "{t}dst") == b"skiplist"
+
+
+def raw_reply(raw, *args) -> bytes:
+    from resp import encode_command
+    raw.send_raw(encode_command(*args))
+    return raw.read_raw()
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_zpop_with_count_and_withscores_replies_byte_for_byte(raw, protocol):
+    # ZPOPMIN/ZPOPMAX with a count nest [member, score] pairs in RESP3 and are
+    # flat in RESP2; without a count the pair is flat in both. ZMPOP nests in
+    # both. The expected bytes are redis-server 7.0.15's.
+    raw.call("HELLO", protocol)
+    raw.call("ZADD", "{t}z", 1, "a", 2, "b", 3, "c", 4, "d", 5, "e")
+    s = (lambda v: b"$1\r\n" + v + b"\r\n") if protocol == 2 else (lambda v: b"," + v + b"\r\n")
+    m = lambda v: b"$1\r\n" + v + b"\r\n"  # noqa: E731
+    pair = (lambda a, b: m(a) + s(b)) if protocol == 2 else \
+        (lambda a, b: b"*2\r\n" + m(a) + s(b))
+    n = (lambda k: b"*%d\r\n" % (2 * k)) if protocol == 2 else (lambda k: b"*%d\r\n" % k)
+    assert raw_reply(raw, "ZPOPMIN", "{t}z", 1) == n(1) + pair(b"a", b"1")
+    assert raw_reply(raw, "ZPOPMIN", "{t}z") == b"*2\r\n" + m(b"b") + s(b"2")
+    assert raw_reply(raw, "ZPOPMAX", "{t}z", 2) == n(2) + pair(b"e", b"5") + pair(b"d", b"4")
+    assert raw_reply(raw, "ZPOPMIN", "{t}z", 0) == b"*0\r\n"
+    assert raw_reply(raw, "ZPOPMIN", "{t}none", 2) == b"*0\r\n"
+    assert raw_reply(raw, "ZRANGE", "{t}z", 0, -1, "WITHSCORES") == n(1) + pair(b"c", b"3")
+    assert raw_reply(raw, "ZRANDMEMBER", "{t}z", 1, "WITHSCORES") == n(1) + pair(b"c", b"3")
+    raw.call("ZADD", "{t}y", 3, "c")
+    assert raw_reply(raw, "ZUNION", 2, "{t}z", "{t}y", "WITHSCORES") == n(1) + pair(b"c", b"6")
+    assert raw_reply(raw, "ZINTER", 2, "{t}z", "{t}y", "WITHSCORES") == n(1) + pair(b"c", b"6")
+    assert raw_reply(raw, "ZDIFF", 1, "{t}z", "WITHSCORES") == n(1) + pair(b"c", b"3")
+    nested = b"*2\r\n" + m(b"c") + s(b"3")
+    assert raw_reply(raw, "ZMPOP", 1, "{t}z", "MIN", "COUNT", 5) == \
+        b"*2\r\n" + b"$4\r\n{t}z\r\n" + b"*1\r\n" + nested
+    assert raw_reply(raw, "ZMPOP", 1, "{t}z", "MIN") == (b"*-1\r\n" if protocol == 2
+                                                         else b"_\r\n")

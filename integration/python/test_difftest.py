@@ -5,8 +5,8 @@ a third of them on RESP3); the CLI `scripts/difftest.sh --seconds N` runs
 the same thing for longer with fresh seeds. The reference-vs-reference run
 checks the generator itself: two redis-servers must never disagree, or a
 comparison is unsound. The coverage test pins down that the bounded run
-really sends every command of the string, generic-key, hash, set and list
-families, and that collection commands meet keys of other types (WRONGTYPE).
+really sends every command of the string, generic-key, hash, set, list and
+sorted-set families and DUMP/RESTORE, and that collection commands meet keys of other types (WRONGTYPE).
 The comparison test checks that each loose comparison mode (sorted
 multisets, random replies) still rejects replies that really differ.
 """
@@ -42,6 +42,14 @@ REQUIRED = {
     # lists
     "LPUSH", "RPUSH", "LPUSHX", "RPUSHX", "LPOP", "RPOP", "LLEN", "LRANGE", "LINDEX", "LSET",
     "LINSERT", "LREM", "LTRIM", "LPOS", "LMOVE", "RPOPLPUSH", "LMPOP",
+    # sorted sets
+    "ZADD", "ZINCRBY", "ZSCORE", "ZMSCORE", "ZCARD", "ZREM", "ZCOUNT", "ZLEXCOUNT", "ZRANGE",
+    "ZRANGEBYSCORE", "ZREVRANGEBYSCORE", "ZRANGEBYLEX", "ZREVRANGEBYLEX", "ZREVRANGE", "ZRANK",
+    "ZREVRANK", "ZPOPMIN", "ZPOPMAX", "ZREMRANGEBYSCORE", "ZREMRANGEBYRANK", "ZREMRANGEBYLEX",
+    "ZRANGESTORE", "ZUNION", "ZINTER", "ZDIFF", "ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE",
+    "ZINTERCARD", "ZMPOP", "ZRANDMEMBER", "ZSCAN",
+    # serialization
+    "DUMP", "RESTORE",
 }
 REQUIRED_OPTIONS = {
     "SET": {"EX", "PX", "EXAT", "PXAT", "NX", "XX", "KEEPTTL", "GET"},
@@ -61,11 +69,19 @@ REQUIRED_OPTIONS = {
     "LINSERT": {"BEFORE", "AFTER"},
     "LMOVE": {"LEFT", "RIGHT"},
     "LMPOP": {"LEFT", "RIGHT", "COUNT"},
+    "ZADD": {"NX", "XX", "GT", "LT", "CH", "INCR", "INF", "-INF", "+INF"},
+    "ZRANGE": {"BYSCORE", "BYLEX", "REV", "LIMIT", "WITHSCORES", "-", "+", "-INF", "+INF"},
+    "ZUNION": {"WEIGHTS", "AGGREGATE", "SUM", "MIN", "MAX", "WITHSCORES"},
+    "ZINTER": {"WEIGHTS", "AGGREGATE", "WITHSCORES"},
+    "ZMPOP": {"MIN", "MAX", "COUNT"},
+    "ZRANDMEMBER": {"WITHSCORES"},
+    "RESTORE": {"REPLACE", "ABSTTL", "IDLETIME", "FREQ"},
 }
 # Commands on collections whose key, in the bounded run against Redis, must
 # sometimes hold another type (at least this many WRONGTYPE replies).
 WRONGTYPE_AT_LEAST = {"HSET": 5, "SADD": 5, "LPUSH": 5, "HGETALL": 2, "SMEMBERS": 2,
-                      "LRANGE": 2, "SINTERSTORE": 1, "LMOVE": 2, "GET": 5, "INCR": 2}
+                      "LRANGE": 2, "SINTERSTORE": 1, "LMOVE": 2, "GET": 5, "INCR": 2,
+                      "ZADD": 5, "ZRANGE": 2, "ZSCORE": 1}
 
 
 def test_difftest_bounded_run_covers_every_command():

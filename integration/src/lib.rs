@@ -25,13 +25,15 @@
 
 pub mod checker;
 pub mod client;
+pub mod cluster;
+pub mod netns;
 pub mod raw;
 
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -94,6 +96,34 @@ pub fn free_port() -> u16 {
         }
     }
     panic!("no free port on 127.0.0.1");
+}
+
+/// Picks a port `p` on 127.0.0.1 such that both `p` and `p + offset` are
+/// free now and no other node of this test process was given either
+/// (a redraft node also listens on its cluster bus port, 10000 above its
+/// client port). Ports come from below the kernel's ephemeral range, so
+/// outgoing connections do not take them meanwhile.
+pub fn free_port_pair(offset: u16) -> u16 {
+    static GIVEN: OnceLock<Mutex<HashSet<u16>>> = OnceLock::new();
+    let given = GIVEN.get_or_init(|| Mutex::new(HashSet::new()));
+    let hi = 32_000u16.min(u16::MAX - offset).saturating_sub(offset);
+    let lo = 10_000u16.min(hi / 2);
+    let mut rng = rand::rng();
+    for _ in 0..1000 {
+        let port = rand::Rng::random_range(&mut rng, lo..hi.max(lo + 1));
+        let bus = port + offset;
+        let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+        if !free(port) || !free(bus) {
+            continue;
+        }
+        let mut g = given.lock().unwrap_or_else(|e| e.into_inner());
+        if !g.contains(&port) && !g.contains(&bus) {
+            g.insert(port);
+            g.insert(bus);
+            return port;
+        }
+    }
+    panic!("no free pair of ports (offset {offset}) on 127.0.0.1");
 }
 
 /// Polls `cond` until it holds or `deadline` passes; returns whether it
@@ -160,6 +190,14 @@ pub struct NodeOpts {
     pub server: Server,
     /// `--requirepass` (both servers).
     pub requirepass: Option<String>,
+    /// A fixed client port; [`free_port`] picks one when `None`. A node
+    /// with a fixed port is never moved to another port on a failed start.
+    pub port: Option<u16>,
+    /// The address the harness reaches the node on (PING, clients);
+    /// 127.0.0.1 when `None`. Does not add `--bind`.
+    pub host: Option<IpAddr>,
+    /// A command the binary runs under, e.g. `ip netns exec NS`.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for NodeOpts {
@@ -170,6 +208,9 @@ impl Default for NodeOpts {
             ready_timeout: Duration::from_secs(60),
             server: Server::from_env(),
             requirepass: None,
+            port: None,
+            host: None,
+            wrapper: Vec::new(),
         }
     }
 }
@@ -203,6 +244,24 @@ impl NodeOpts {
     /// Makes clients authenticate with `pw` (`--requirepass`).
     pub fn requirepass(mut self, pw: impl Into<String>) -> NodeOpts {
         self.requirepass = Some(pw.into());
+        self
+    }
+
+    /// Starts the node on this client port (see [`NodeOpts::port`]).
+    pub fn port(mut self, port: u16) -> NodeOpts {
+        self.port = Some(port);
+        self
+    }
+
+    /// Reaches the node on this address instead of 127.0.0.1.
+    pub fn host(mut self, host: IpAddr) -> NodeOpts {
+        self.host = Some(host);
+        self
+    }
+
+    /// Runs the binary as `wrapper… binary args…`.
+    pub fn wrapper<I: IntoIterator<Item = S>, S: Into<String>>(mut self, w: I) -> NodeOpts {
+        self.wrapper = w.into_iter().map(Into::into).collect();
         self
     }
 
@@ -253,9 +312,10 @@ impl TestNode {
         let root_path = root.path().to_path_buf();
         let data_dir = root_path.join("data");
         std::fs::create_dir_all(&data_dir).map_err(|e| format!("mkdir: {e}"))?;
+        let fixed_port = opts.port;
         let mut node = TestNode {
             child: None,
-            port: free_port(),
+            port: fixed_port.unwrap_or_else(free_port),
             log_path: root_path.join("node.log"),
             root: Some(root),
             root_path,
@@ -266,7 +326,7 @@ impl TestNode {
         };
         let mut last_err = String::new();
         for attempt in 0..3 {
-            if attempt > 0 {
+            if attempt > 0 && fixed_port.is_none() {
                 node.port = free_port();
             }
             match node.spawn_and_wait() {
@@ -282,18 +342,24 @@ impl TestNode {
         self.port
     }
 
-    /// `127.0.0.1:<port>`.
+    /// The address the node is reached on: 127.0.0.1 unless
+    /// [`NodeOpts::host`] says otherwise.
+    pub fn host(&self) -> IpAddr {
+        self.opts.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// `127.0.0.1:<port>` (or the node's host).
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.socket_addr().to_string()
     }
 
     pub fn socket_addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
+        SocketAddr::new(self.host(), self.port)
     }
 
-    /// `redis://127.0.0.1:<port>/`.
+    /// `redis://127.0.0.1:<port>/` (or the node's host).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        format!("redis://{}/", self.socket_addr())
     }
 
     /// The node's `--dir`.
@@ -519,7 +585,14 @@ impl TestNode {
             args
         );
         let err_log = log.try_clone().map_err(|e| format!("log: {e}"))?;
-        let mut cmd = Command::new(&self.bin);
+        let mut cmd = match self.opts.wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(&self.bin);
+                c
+            }
+            None => Command::new(&self.bin),
+        };
         cmd.args(&args)
             .current_dir(&self.root_path)
             .stdin(Stdio::null())
@@ -541,14 +614,14 @@ impl TestNode {
             .map_err(|e| format!("spawn {}: {e}", self.bin.display()))?;
         self.child = Some(child);
         let deadline = Instant::now() + self.opts.ready_timeout;
-        let port = self.port;
+        let addr = self.socket_addr();
         let mut exited = None;
         let ready = wait_until(deadline, || {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 exited = Some(status);
                 return true;
             }
-            ping(port)
+            ping_addr(addr)
         });
         if let Some(status) = exited {
             self.child = None;
@@ -621,7 +694,11 @@ impl Drop for TestNode {
 /// Whether something on `port` answers PING (`+PONG`, or `-NOAUTH` when
 /// the node wants a password).
 pub fn ping(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    ping_addr(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// [`ping`] on any address.
+pub fn ping_addr(addr: SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
         return false;
     };

@@ -44,6 +44,12 @@ pub enum Reply {
     Array(Vec<Reply>),
     /// Ordered key/value pairs; a flat array in RESP2.
     Map(Vec<(Reply, Reply)>),
+    /// Ordered pairs as Redis 7 replies member/score lists (ZRANGE
+    /// WITHSCORES, ZPOPMIN with a count, …): an array of two-element
+    /// arrays in RESP3, one flat array in RESP2. Lets a reply built
+    /// without knowing the client's protocol (during Raft apply) take the
+    /// right shape when it is written.
+    Pairs(Vec<(Reply, Reply)>),
     /// A set; an array in RESP2.
     Set(Vec<Reply>),
     /// A double; a bulk string (`%.17g`) in RESP2.
@@ -100,7 +106,7 @@ impl Reply {
                 header(out, b'*', items.len());
                 items.iter().for_each(|r| r.encode2(out));
             }
-            Reply::Map(pairs) => {
+            Reply::Map(pairs) | Reply::Pairs(pairs) => {
                 header(out, b'*', pairs.len() * 2);
                 for (k, v) in pairs {
                     k.encode2(out);
@@ -166,6 +172,14 @@ impl Reply {
             Reply::Map(pairs) => {
                 header(out, b'%', pairs.len());
                 for (k, v) in pairs {
+                    k.encode3(out);
+                    v.encode3(out);
+                }
+            }
+            Reply::Pairs(pairs) => {
+                header(out, b'*', pairs.len());
+                for (k, v) in pairs {
+                    header(out, b'*', 2);
                     k.encode3(out);
                     v.encode3(out);
                 }
@@ -300,6 +314,16 @@ mod tests {
         );
         assert_eq!(enc(&Reply::Bool(false), Protocol::Resp3), b"#f\r\n");
         assert_eq!(enc(&Reply::Set(vec![]), Protocol::Resp3), b"~0\r\n");
+        let pairs = Reply::Pairs(vec![(Reply::bulk("a"), Reply::Double(1.0))]);
+        assert_eq!(
+            enc(&pairs, Protocol::Resp3),
+            b"*1\r\n*2\r\n$1\r\na\r\n,1\r\n"
+        );
+        assert_eq!(
+            enc(&pairs, Protocol::Resp2),
+            b"*2\r\n$1\r\na\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(enc(&Reply::Pairs(vec![]), Protocol::Resp3), b"*0\r\n");
         assert_eq!(
             enc(
                 &Reply::Verbatim("txt", Bytes::from_static(b"hi")),

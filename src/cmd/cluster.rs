@@ -16,7 +16,7 @@
 //!   SETSLOT, MEET, …) is redraft's own business, through Raft.
 //! - CLUSTER MYSHARDID (Redis 7.2) is not offered: the reference is 7.0.
 
-mod topology;
+pub mod topology;
 
 use bytes::Bytes;
 use redraft_cluster::{key_slot, Slot, SLOT_COUNT};

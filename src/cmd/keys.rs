@@ -546,7 +546,8 @@ fn keys(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         pattern: Some(&args[1]),
         type_name: None,
     };
-    reply(scan::all_keys(engine(ctx), filter, ctx.now_ms), |keys| {
+    let view = ctx.node.served_view(ctx.session.readonly);
+    reply(scan::all_keys(&view, filter, ctx.now_ms), |keys| {
         Reply::Array(keys.into_iter().map(Reply::bulk).collect())
     })
 }
@@ -602,8 +603,9 @@ fn scan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         i += 2;
     }
     let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let view = ctx.node.served_view(ctx.session.readonly);
     reply(
-        scan::scan_page(engine(ctx), cursor, count, filter, ctx.now_ms),
+        scan::scan_page(&view, cursor, count, filter, ctx.now_ms),
         |page| {
             Reply::Array(vec![
                 Reply::bulk(page.cursor.to_string()),
@@ -614,10 +616,10 @@ fn scan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn randomkey(ctx: &mut ReadCtx<'_>, _args: &[Bytes]) -> Reply {
-    reply(
-        scan::random_key(engine(ctx), &mut rand::rng(), ctx.now_ms),
-        |k| k.map_or(Reply::Null, Reply::bulk),
-    )
+    let view = ctx.node.served_view(ctx.session.readonly);
+    reply(scan::random_key(&view, &mut rand::rng(), ctx.now_ms), |k| {
+        k.map_or(Reply::Null, Reply::bulk)
+    })
 }
 
 // -- OBJECT ------------------------------------------------------------------------
@@ -642,7 +644,7 @@ fn encoding(meta: &Meta) -> &'static str {
         KeyType::Hash => crate::keyspace::hash::encoding_of(meta),
         KeyType::Set => crate::keyspace::set::encoding_of(meta),
         KeyType::List => "quicklist",
-        KeyType::ZSet => "skiplist",
+        KeyType::ZSet => crate::keyspace::zset::encoding_of(meta),
     }
 }
 

@@ -22,6 +22,7 @@
 pub mod args;
 pub mod cluster;
 pub mod connection;
+pub mod dump;
 pub mod error;
 pub mod hash;
 pub mod keys;

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use bytes::Bytes;
 
 use super::{
-    cluster, connection, hash, keys, list, server, set, string, zset, CommandSpec, Handler,
+    cluster, connection, dump, hash, keys, list, server, set, string, zset, CommandSpec, Handler,
 };
 
 pub struct CommandTable {
@@ -17,7 +17,7 @@ pub struct CommandTable {
 
 /// The one command table.
 pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
-    let families: [&'static [CommandSpec]; 9] = [
+    let families: [&'static [CommandSpec]; 10] = [
         string::COMMANDS,
         hash::COMMANDS,
         list::COMMANDS,
@@ -27,6 +27,7 @@ pub static TABLE: LazyLock<CommandTable> = LazyLock::new(|| {
         server::COMMANDS,
         cluster::COMMANDS,
         zset::COMMANDS,
+        dump::COMMANDS,
     ];
     let mut all: Vec<&'static CommandSpec> = families.iter().flat_map(|f| f.iter()).collect();
     all.sort_by_key(|c| c.name);

@@ -15,13 +15,10 @@
 //! - Scores and score-range bounds are parsed with Rust's float parser,
 //!   not `strtod`: hexadecimal scores (`0x10`) and leading blanks in range
 //!   bounds are refused where Redis accepts them.
-//! - ZPOPMIN/ZPOPMAX with a count reply a flat member/score array in RESP3
-//!   too, where Redis 7.0 nests `[member, score]` pairs: apply does not
-//!   know the client's protocol.
 //! - The blocking forms (BZPOPMIN, BZPOPMAX, BZMPOP) are not offered.
 
 use bytes::Bytes;
-use redraft_resp::{format_double, Protocol, Reply};
+use redraft_resp::{format_double, Reply};
 
 use super::args::{int, is, parse_f64, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, reply};
@@ -382,10 +379,15 @@ macro_rules! tryr {
 
 /// A score interval end: `(x` exclusive, `x` inclusive, `-inf`/`+inf`.
 fn score_bound(arg: &[u8]) -> Option<(f64, bool)> {
-    match arg.strip_prefix(b"(") {
-        Some(rest) => parse_f64(rest).map(|v| (v, true)),
-        None => parse_f64(arg).map(|v| (v, false)),
+    let (rest, ex) = match arg.strip_prefix(b"(") {
+        Some(rest) => (rest, true),
+        None => (arg, false),
+    };
+    // Redis reads bounds with a bare strtod: an empty string is 0.
+    if rest.is_empty() {
+        return Some((0.0, ex));
     }
+    parse_f64(rest).map(|v| (v, ex))
 }
 
 fn score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, Reply> {
@@ -417,8 +419,23 @@ fn lex_range(min: &[u8], max: &[u8]) -> Result<LexRange, Reply> {
     }
 }
 
+/// A ZADD/ZINCRBY score as Redis's `getDoubleFromObject` reads it: a
+/// value that overflows to an infinity or underflows to zero (strtod's
+/// ERANGE) is "not a valid float"; `inf` spelled out is fine.
 fn score_of(arg: &[u8]) -> Result<f64, Reply> {
-    parse_f64(arg).ok_or_else(err_not_float)
+    let v = parse_f64(arg).ok_or_else(err_not_float)?;
+    let lower = arg.to_ascii_lowercase();
+    let unsigned = lower
+        .strip_prefix(b"+")
+        .or_else(|| lower.strip_prefix(b"-"));
+    let unsigned = unsigned.unwrap_or(&lower);
+    let spelled_inf = unsigned == b"inf" || unsigned == b"infinity";
+    let mantissa = unsigned.split(|&b| b == b'e').next().unwrap_or_default();
+    let nonzero = mantissa.iter().any(|b| (b'1'..=b'9').contains(b));
+    if (v.is_infinite() && !spelled_inf) || (v == 0.0 && nonzero) {
+        return Err(err_not_float());
+    }
+    Ok(v)
 }
 
 /// ZADD's options and elements.
@@ -525,14 +542,12 @@ fn zrem(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
 fn pop_count(args: &[Bytes]) -> Result<Option<u64>, Reply> {
     match args.len() {
         2 => Ok(None),
-        3 => {
-            let n = int(&args[2])?;
-            if n < 0 {
-                Err(Reply::error("ERR value is out of range, must be positive"))
-            } else {
-                Ok(Some(n as u64))
-            }
-        }
+        // Redis answers the same error for a negative count and for one
+        // that is not an integer.
+        3 => match parse_i64(&args[2]) {
+            Some(n) if n >= 0 => Ok(Some(n as u64)),
+            _ => Err(Reply::error("ERR value is out of range, must be positive")),
+        },
         _ => Err(err_syntax()),
     }
 }
@@ -541,11 +556,16 @@ fn check_pop(args: &[Bytes]) -> Result<(), Reply> {
     pop_count(args).map(drop)
 }
 
+/// ZPOPMIN/ZPOPMAX: without a count a flat `[member, score]`; with one,
+/// pairs (nested in RESP3, flat in RESP2, as Redis 7.0 replies).
 fn pop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes], max: bool) -> Reply {
     let count = tryr!(pop_count(args));
     reply(
         zset::pop(ctx.ov, &args[1], max, count.unwrap_or(1), ctx.now_ms),
-        entries_flat,
+        |v| match count {
+            None => entries_flat(v),
+            Some(_) => entries_pairs(v),
+        },
     )
 }
 
@@ -606,6 +626,16 @@ fn entries_flat(v: Vec<Entry>) -> Reply {
     Reply::Array(
         v.into_iter()
             .flat_map(|(m, s)| [Reply::bulk(m), Reply::Double(s)])
+            .collect(),
+    )
+}
+
+/// Member/score pairs: nested in RESP3, flat in RESP2 (the encoder
+/// decides, so apply need not know the client's protocol).
+fn entries_pairs(v: Vec<Entry>) -> Reply {
+    Reply::Pairs(
+        v.into_iter()
+            .map(|(m, s)| (Reply::bulk(m), Reply::Double(s)))
             .collect(),
     )
 }
@@ -716,7 +746,8 @@ fn parse_range(
         }
         j += 1;
     }
-    if limit.is_some() && by == By::Rank {
+    // As Redis 7.0: only a LIMIT count other than -1 is refused by rank.
+    if limit.is_some_and(|(_, count)| count != -1) && by == By::Rank {
         return Err(Reply::error(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
@@ -750,7 +781,6 @@ fn parse_range(
 /// The ZRANGE family's reads.
 fn generic_range(ctx: &mut ReadCtx<'_>, args: &[Bytes], by: By, rev: bool) -> Reply {
     let q = tryr!(parse_range(args, 2, by, rev, false));
-    let resp3 = ctx.session.protocol == Protocol::Resp3;
     let withscores = q.withscores;
     reply(
         zset::range(
@@ -762,22 +792,16 @@ fn generic_range(ctx: &mut ReadCtx<'_>, args: &[Bytes], by: By, rev: bool) -> Re
             q.count,
             ctx.now_ms,
         ),
-        |v| entries_reply(v, withscores, resp3),
+        |v| entries_reply(v, withscores),
     )
 }
 
 /// Members, or members with scores (pairs nested in RESP3, as Redis 7.0).
-fn entries_reply(v: Vec<Entry>, withscores: bool, resp3: bool) -> Reply {
+fn entries_reply(v: Vec<Entry>, withscores: bool) -> Reply {
     if !withscores {
         Reply::Array(v.into_iter().map(|(m, _)| Reply::bulk(m)).collect())
-    } else if resp3 {
-        Reply::Array(
-            v.into_iter()
-                .map(|(m, s)| Reply::Array(vec![Reply::bulk(m), Reply::Double(s)]))
-                .collect(),
-        )
     } else {
-        entries_flat(v)
+        entries_pairs(v)
     }
 }
 
@@ -1004,7 +1028,7 @@ fn zdiffstore(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
 
 fn op_read(ctx: &mut ReadCtx<'_>, args: &[Bytes], op: SetOp) -> Reply {
     let (out, withscores, _) = tryr!(set_op(kv(ctx), args, 1, op, Form::Read, ctx.now_ms));
-    entries_reply(out, withscores, ctx.session.protocol == Protocol::Resp3)
+    entries_reply(out, withscores)
 }
 
 fn zunion(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
@@ -1055,10 +1079,9 @@ fn zrandmember(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
     } else {
         Draw::WithRepeats(n.unsigned_abs())
     };
-    let resp3 = ctx.session.protocol == Protocol::Resp3;
     match zset::random_members(kv(ctx), &args[1], draw, &mut rng, now) {
         Ok(None) => Reply::Array(Vec::new()),
-        Ok(Some(v)) => entries_reply(v, withscores, resp3),
+        Ok(Some(v)) => entries_reply(v, withscores),
         Err(e) => e.into(),
     }
 }

@@ -36,7 +36,9 @@ pub mod hash;
 pub mod list;
 pub mod longdouble;
 pub mod overlay;
+pub mod rdb;
 pub mod scan;
+pub mod served;
 pub mod set;
 pub mod string;
 pub mod zset;
@@ -179,6 +181,17 @@ pub fn slot_range(slot: Slot) -> KeyRange {
     (
         Bound::Included(start),
         Bound::Excluded(end.to_be_bytes().to_vec()),
+    )
+}
+
+/// The engine keys of every slot in `range`: every data key starts with its
+/// slot (two bytes, big-endian), so the slots `start..=end` are the keys
+/// from `[start]` up to, excluding, `[end + 1]` (16384 fits in two bytes).
+pub fn slots_key_range(range: redraft_cluster::SlotRange) -> KeyRange {
+    let end = u32::from(range.end) + 1;
+    (
+        Bound::Included(range.start.to_be_bytes().to_vec()),
+        Bound::Excluded((end as u16).to_be_bytes().to_vec()),
     )
 }
 

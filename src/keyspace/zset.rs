@@ -6,15 +6,16 @@
 //!
 //! ```text
 //! member index  sub = [0x00][member]                 value = score (f64 bits, 8 bytes BE)
-//! score index   sub = [0x01][score key: u64 BE][member]   value = empty
+//! score index   sub = [0x01][score key: u64 BE][member]   value = empty, or for a
+//!                                                   skiplist's -0 the score's bits
 //! ```
 //!
 //! The score key is order-preserving: the f64 bits with the sign flipped
 //! (a negative score has all its bits inverted, a positive one its sign
 //! bit set), so byte order of the score index is numeric order, and equal
 //! scores are ordered by member bytes, exactly as Redis's skiplist orders
-//! ties. A score of `-0.0` is stored as `0.0`, as Redis keeps and
-//! replies it.
+//! ties. A score of `-0.0` is stored as `0.0` in a "listpack" set and kept
+//! (sorting as 0) in a "skiplist" one, as Redis keeps and replies it.
 //!
 //! Invariants:
 //! - Each member has exactly one entry in each family, and they agree.
@@ -22,18 +23,21 @@
 //!   the record ([`collection::save`]).
 //! - No score is NaN.
 //!
+//! The record's `extra` (after `size`) is empty while Redis would keep the
+//! set a "listpack" and `[1]` once it would have become a "skiplist"
+//! (OBJECT ENCODING; see [`encoding_of`]).
+//!
 //! CAVEATS:
 //! - Ranks (ZRANK, ZRANGE by index, ZREMRANGEBYRANK) walk the score index:
 //!   O(rank), not Redis's O(log N). Score ranges start with a seek, but
 //!   a LIMIT offset is skipped by walking (and holding) the range.
-//! - ZINTER with SUM adds the inputs' scores in key order, where Redis
-//!   adds them smallest input first: the last bits of a sum of
-//!   non-integral scores may differ.
 //! - ZRANDMEMBER reads the whole set to draw from it: O(N) time and
 //!   memory; negative counts below -10,000,000 answer "ERR value is out
 //!   of range" (as HRANDFIELD does).
-//! - Lex ranges walk the whole score index and filter by member bytes; as
-//!   in Redis, they are meaningful only when every score is equal.
+//! - Lex ranges read the whole score index and walk it as Redis walks a
+//!   listpack ([`lex_walk`]); as in Redis, they are meaningful only when
+//!   every score is equal. Over unequal scores a large set answers what a
+//!   listpack would, where Redis's skiplist search may answer otherwise.
 
 use std::ops::Bound;
 
@@ -46,6 +50,33 @@ pub type Entry = (Vec<u8>, f64);
 
 const MEMBER: u8 = 0x00;
 const SCORE: u8 = 0x01;
+
+/// Redis 7.0's `zset-max-listpack-entries` default.
+pub const LISTPACK_MAX_ENTRIES: u64 = 128;
+/// Redis 7.0's `zset-max-listpack-value` default.
+pub const LISTPACK_MAX_VALUE: usize = 64;
+/// `extra[0]` of a sorted set's record once Redis would have converted it
+/// to a skiplist (too many members, or a member too long); like Redis, it
+/// never goes back. Empty `extra`: "listpack".
+const SKIPLIST: u8 = 1;
+
+/// OBJECT ENCODING of a sorted set's metadata record: "listpack" or
+/// "skiplist", as Redis 7.0 with its default thresholds.
+pub fn encoding_of(meta: &super::Meta) -> &'static str {
+    if meta.payload.get(8) == Some(&SKIPLIST) {
+        "skiplist"
+    } else {
+        "listpack"
+    }
+}
+
+/// Keeps the encoding flag as Redis's `zsetAdd` would after `member` was
+/// added (with `c.size` already counting it).
+fn note_added(c: &mut Collection, member: &[u8]) {
+    if c.size > LISTPACK_MAX_ENTRIES || member.len() > LISTPACK_MAX_VALUE {
+        c.extra = vec![SKIPLIST];
+    }
+}
 
 fn err(text: &str) -> KsError {
     KsError::Command(text.to_string())
@@ -230,6 +261,98 @@ impl LexRange {
     }
 }
 
+impl LexRange {
+    fn gte_min(&self, m: &[u8]) -> bool {
+        match &self.min {
+            LexBound::NegInf => true,
+            LexBound::PosInf => false,
+            LexBound::Incl(b) => m >= &b[..],
+            LexBound::Excl(b) => m > &b[..],
+        }
+    }
+
+    fn lte_max(&self, m: &[u8]) -> bool {
+        match &self.max {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Incl(b) => m <= &b[..],
+            LexBound::Excl(b) => m < &b[..],
+        }
+    }
+
+    /// Whether no string can be in the range (min above max).
+    fn is_empty(&self) -> bool {
+        use std::cmp::Ordering;
+        match (&self.min, &self.max) {
+            (LexBound::PosInf, _) | (_, LexBound::NegInf) => true,
+            (LexBound::NegInf, _) | (_, LexBound::PosInf) => false,
+            (a, b) => {
+                let (a, a_ex) = match a {
+                    LexBound::Incl(x) => (x, false),
+                    LexBound::Excl(x) => (x, true),
+                    _ => unreachable!("infinite bounds handled above"),
+                };
+                let (b, b_ex) = match b {
+                    LexBound::Incl(x) => (x, false),
+                    LexBound::Excl(x) => (x, true),
+                    _ => unreachable!("infinite bounds handled above"),
+                };
+                match a.cmp(b) {
+                    Ordering::Greater => true,
+                    Ordering::Equal => a_ex || b_ex,
+                    Ordering::Less => false,
+                }
+            }
+        }
+    }
+}
+
+/// A lex range over `asc` (the set in score order) as Redis walks a
+/// listpack: nothing unless the last member is at or above the minimum and
+/// the first at or below the maximum; else from the first member at or
+/// above the minimum (reversed: the last at or below the maximum), skip
+/// `offset` members, then take members while they stay within the other
+/// bound. With equal scores this is exactly the members in the range;
+/// with unequal ones it is what Redis answers for a small set.
+fn lex_walk(asc: &[Entry], r: &LexRange, rev: bool, offset: usize, limit: usize) -> Vec<Entry> {
+    let (Some(first), Some(last)) = (asc.first(), asc.last()) else {
+        return Vec::new();
+    };
+    if r.is_empty() || !r.gte_min(&last.0) || !r.lte_max(&first.0) {
+        return Vec::new();
+    }
+    if !rev {
+        let Some(i) = asc.iter().position(|e| r.gte_min(&e.0)) else {
+            return Vec::new();
+        };
+        if !r.lte_max(&asc[i].0) {
+            return Vec::new();
+        }
+        asc[i..]
+            .iter()
+            .skip(offset)
+            .take_while(|e| r.lte_max(&e.0))
+            .take(limit)
+            .cloned()
+            .collect()
+    } else {
+        let Some(i) = asc.iter().rposition(|e| r.lte_max(&e.0)) else {
+            return Vec::new();
+        };
+        if !r.gte_min(&asc[i].0) {
+            return Vec::new();
+        }
+        asc[..=i]
+            .iter()
+            .rev()
+            .skip(offset)
+            .take_while(|e| r.gte_min(&e.0))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+}
+
 /// Which members a range read selects.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Select {
@@ -254,8 +377,14 @@ fn walk<'k>(
     };
     let n = c.subkey(key, &[]).len();
     it.map(move |r| {
-        let (k, _) = r?;
-        parse_score_sub(k.get(n..).unwrap_or_default())
+        let (k, v) = r?;
+        let (m, s) = parse_score_sub(k.get(n..).unwrap_or_default())?;
+        // A skiplist's -0 is kept in the entry's value (see `put`).
+        Ok(if v.is_empty() {
+            (m, s)
+        } else {
+            (m, parse_value(&v)?)
+        })
     })
 }
 
@@ -333,18 +462,8 @@ pub fn range(
             if offset < 0 || (offset > 0 && offset as u64 >= c.size) {
                 return Ok(Vec::new());
             }
-            let mut out = Vec::new();
-            for e in walk(kv, key, &c, all, rev) {
-                let e = e?;
-                if r.contains(&e.0) {
-                    out.push(e);
-                }
-            }
-            Ok(out
-                .into_iter()
-                .skip(offset as usize)
-                .take(take(limit))
-                .collect())
+            let asc: Vec<Entry> = walk(kv, key, &c, all, false).collect::<KsResult<_>>()?;
+            Ok(lex_walk(&asc, r, rev, offset as usize, take(limit)))
         }
     }
 }
@@ -403,13 +522,22 @@ pub struct AddResult {
 }
 
 fn put(ov: &mut Overlay<'_>, key: &[u8], c: &Collection, m: &[u8], s: f64) {
-    // Redis keeps and replies -0 as 0.
-    let s = if s == 0.0 { 0.0 } else { s };
-    ov.put(
-        c.subkey(key, &member_sub(m)),
-        s.to_bits().to_be_bytes().to_vec(),
-    );
-    ov.put(c.subkey(key, &score_sub(s, m)), Vec::new());
+    // A listpack keeps -0 as 0; a skiplist keeps the double, -0 included
+    // (its score-index entry sorts as 0 and carries the -0 in its value).
+    let neg_zero = s == 0.0 && s.is_sign_negative();
+    let s = if neg_zero && c.extra.first() != Some(&SKIPLIST) {
+        0.0
+    } else {
+        s
+    };
+    let bits = s.to_bits().to_be_bytes().to_vec();
+    ov.put(c.subkey(key, &member_sub(m)), bits.clone());
+    let index_value = if s == 0.0 && s.is_sign_negative() {
+        bits
+    } else {
+        Vec::new()
+    };
+    ov.put(c.subkey(key, &score_sub(s, m)), index_value);
 }
 
 /// ZADD / ZINCRBY on the open set `c`; scores are not NaN.
@@ -439,7 +567,8 @@ pub fn add(
                 if (flags.lt && new >= cur) || (flags.gt && new <= cur) {
                     continue;
                 }
-                res.score = Some(if new == 0.0 { 0.0 } else { new });
+                // The reply keeps a -0 (stored as 0), as Redis's does.
+                res.score = Some(new);
                 if new != cur {
                     ov.delete(c.subkey(key, &score_sub(cur, m)));
                     put(ov, key, &c, m, new);
@@ -450,10 +579,11 @@ pub fn add(
                 if flags.xx {
                     continue;
                 }
-                put(ov, key, &c, m, score);
                 c.size += 1;
+                note_added(&mut c, m);
+                put(ov, key, &c, m, score);
                 res.added += 1;
-                res.score = Some(if score == 0.0 { 0.0 } else { score });
+                res.score = Some(score);
             }
         }
     }
@@ -536,15 +666,34 @@ pub fn store(
     now_ms: u64,
     version: u64,
 ) -> KsResult<u64> {
+    store_as(ov, dst, entries, now_ms, version, None)
+}
+
+/// [`store`], with the encoding forced to "listpack" (`Some(true)`) or
+/// "skiplist" (`Some(false)`), or (`None`) as Redis converts a stored
+/// result: "listpack" while it has at most 128 members of at most 64 bytes.
+pub fn store_as(
+    ov: &mut Overlay<'_>,
+    dst: &[u8],
+    entries: &[Entry],
+    now_ms: u64,
+    version: u64,
+    listpack: Option<bool>,
+) -> KsResult<u64> {
     delete_key(ov, dst, now_ms)?;
     if entries.is_empty() {
         return Ok(0);
     }
     let mut c = Collection::new(KeyType::ZSet, version);
+    c.size = entries.len() as u64;
+    let small = c.size <= LISTPACK_MAX_ENTRIES
+        && entries.iter().all(|(m, _)| m.len() <= LISTPACK_MAX_VALUE);
+    if !listpack.unwrap_or(small) {
+        c.extra = vec![SKIPLIST];
+    }
     for (m, s) in entries {
         put(ov, dst, &c, m, *s);
     }
-    c.size = entries.len() as u64;
     collection::save(ov, dst, &c);
     Ok(c.size)
 }
@@ -638,11 +787,21 @@ pub fn combine(
                 .iter()
                 .map(|inp| inp.iter().map(|(m, s)| (&m[..], *s)).collect())
                 .collect();
-            'members: for (m, s) in &inputs[0] {
-                let mut a = weighted(*s, 0);
-                for (i, map) in maps.iter().enumerate().skip(1) {
-                    match map.get(&m[..]) {
-                        Some(s) => a = aggregate(a, weighted(*s, i), agg),
+            // As Redis: the smallest input first (a stable order among
+            // equal sizes), its weighted score's NaN made 0; the others'
+            // weighted scores go to the aggregate as they are (a NaN sum
+            // becomes 0 there).
+            let mut order: Vec<usize> = (0..inputs.len()).collect();
+            order.sort_by_key(|&i| inputs[i].len());
+            let first = order[0];
+            'members: for (m, s) in &inputs[first] {
+                let mut a = weighted(*s, first);
+                for &i in &order[1..] {
+                    match maps[i].get(&m[..]) {
+                        Some(s) => {
+                            let v = s * weights.get(i).copied().unwrap_or(1.0);
+                            a = aggregate(a, v, agg);
+                        }
                         None => continue 'members,
                     }
                 }
@@ -661,12 +820,14 @@ pub fn combine(
             }
         }
     }
-    // A weight can make -0; Redis replies it as 0.
-    let mut out: Vec<Entry> = acc
-        .into_iter()
-        .map(|(m, s)| (m, if s == 0.0 { 0.0 } else { s }))
-        .collect();
-    out.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    // A weight can make -0: Redis replies it as such (its result is a
+    // skiplist); a stored result that is a listpack keeps 0 (see `put`).
+    let mut out: Vec<Entry> = acc.into_iter().collect();
+    out.sort_by(|a, b| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.0.cmp(&b.0))
+    });
     Ok(out)
 }
 
@@ -927,7 +1088,10 @@ mod tests {
             min: LexBound::Excl(b"a".to_vec()),
             max: LexBound::PosInf,
         });
-        assert_eq!(count(&ov, b"z", &lex, NOW).unwrap(), 4);
+        // Unequal scores: Redis walks from the first member above "a" in
+        // score order ("n") to the end, as a listpack does: 5, not the 4
+        // members that compare above "a".
+        assert_eq!(count(&ov, b"z", &lex, NOW).unwrap(), 5);
         let popped = pop(&mut ov, b"z", true, 2, NOW).unwrap();
         assert_eq!(
             popped,
@@ -940,6 +1104,35 @@ mod tests {
         assert_eq!(card(&ov, b"z", NOW).unwrap(), 2);
         assert_eq!(pop(&mut ov, b"z", false, 9, NOW).unwrap().len(), 2);
         assert_eq!(ov.get(&meta_key(b"z")).unwrap(), None);
+    }
+
+    #[test]
+    fn encoding_follows_redis_listpack_rules() {
+        let e = MemoryEngine::new();
+        let mut ov = Overlay::new(&e as &dyn Engine);
+        let mut v = 0;
+        let enc = |ov: &Overlay<'_>, k: &[u8]| {
+            encoding_of(&crate::keyspace::read_meta(ov, k, NOW).unwrap().unwrap())
+        };
+        let names: Vec<Vec<u8>> = (0..129).map(|i| format!("m{i}").into_bytes()).collect();
+        let elems: Vec<(f64, &[u8])> = names.iter().map(|m| (1.0, &m[..])).collect();
+        let plain = AddFlags::default();
+        zadd(&mut ov, &mut v, b"z", plain, &elems[..128]).unwrap();
+        assert_eq!(enc(&ov, b"z"), "listpack");
+        zadd(&mut ov, &mut v, b"z", plain, &elems[128..]).unwrap();
+        assert_eq!(enc(&ov, b"z"), "skiplist");
+        rem_range(&mut ov, b"z", &Select::Rank(0, -3), NOW).unwrap();
+        assert_eq!(enc(&ov, b"z"), "skiplist", "never converts back");
+        let long = [b'x'; 65];
+        zadd(&mut ov, &mut v, b"l", plain, &[(1.0, &long[..64])]).unwrap();
+        assert_eq!(enc(&ov, b"l"), "listpack");
+        zadd(&mut ov, &mut v, b"l", plain, &[(1.0, &long[..])]).unwrap();
+        assert_eq!(enc(&ov, b"l"), "skiplist");
+        let small: Vec<Entry> = vec![(b"a".to_vec(), 1.0)];
+        store(&mut ov, b"s", &small, NOW, 50).unwrap();
+        assert_eq!(enc(&ov, b"s"), "listpack");
+        store_as(&mut ov, b"s", &small, NOW, 51, Some(false)).unwrap();
+        assert_eq!(enc(&ov, b"s"), "skiplist");
     }
 
     #[test]

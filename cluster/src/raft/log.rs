@@ -15,7 +15,7 @@
 use std::io;
 use std::path::Path;
 
-use raft::eraftpb::{ConfState, Entry, HardState};
+use raft::eraftpb::{ConfState, Entry, HardState, SnapshotMetadata};
 use raft_engine::{Config, Engine, LogBatch, MessageExt, ReadableSize};
 
 const HARD_STATE: &[u8] = b"hs";
@@ -143,6 +143,29 @@ impl RaftLog {
     /// Writes a batch; with `sync`, returns only once it is on disk.
     pub fn write(&self, batch: &mut LogBatch, sync: bool) -> io::Result<usize> {
         self.engine.write(batch, sync).map_err(to_io)
+    }
+
+    /// Forgets the shard's whole log and restarts it right after a
+    /// snapshot: conf state, compaction point and hard state from the
+    /// snapshot, no entries. Durable on return.
+    pub fn reset_to_snapshot(
+        &self,
+        shard: u64,
+        meta: &SnapshotMetadata,
+        hs: &HardState,
+    ) -> io::Result<()> {
+        let mut batch = LogBatch::default();
+        batch.add_command(shard, raft_engine::Command::Clean);
+        self.write(&mut batch, false)?;
+        let mut batch = LogBatch::default();
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(&meta.index.to_be_bytes());
+        v.extend_from_slice(&meta.term.to_be_bytes());
+        batch.put(shard, COMPACTED.to_vec(), v).map_err(to_io)?;
+        self.put_conf_state(&mut batch, shard, meta.get_conf_state())?;
+        self.put_hard_state(&mut batch, shard, hs)?;
+        self.write(&mut batch, true)?;
+        Ok(())
     }
 
     /// Discards entries before `index`; `(index - 1, term)` is recorded as

@@ -23,21 +23,67 @@
 //! a leader change: the proposer gets [`ProposeError::Dropped`] and may
 //! retry; it never gets a success for a write that did not happen.
 //!
+//! Messages to other nodes leave through a [`Transport`] (the cluster bus),
+//! grouped by destination node: one send per node per Ready cycle, however
+//! many shards have something for it.
+//!
+//! Snapshots: when a follower needs entries already compacted away, the
+//! loop asks the [`StateMachine`] for the shard's data at its applied index
+//! (see `storage.rs`); a follower installs it with
+//! [`StateMachine::restore`] before its log is reset to start after it.
+//!
+//! Reads: [`RaftRouter::lease_read_ok`] says whether the leader may serve
+//! a read locally now (its lease, renewed by every quorum of answers);
+//! otherwise [`RaftRouter::read_index`] runs raft-rs's ReadIndex (a quorum
+//! round of heartbeats) and resolves once apply has caught up.
+//!
 //! ## CAVEATS
-//! - No cluster transport yet: messages to other peers are dropped (one
-//!   voter per shard).
+//! - A snapshot is built in memory, whole, on the store thread: fine for
+//!   shards of tens of MB, a pause for larger ones.
 //! - Raft entries are also kept in raft-rs's `MemStorage` between
 //!   compactions, so memory grows with the uncompacted log
 //!   (bounded by [`RaftConfig::compact_log_entries`]).
 
 mod log;
+mod storage;
 mod store;
 
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-pub use store::{RaftRouter, RaftStore};
+pub use store::{RaftRouter, RaftStore, StoreStats};
+
+/// A raft-rs message, as the transport carries it.
+pub type RaftMessage = raft::eraftpb::Message;
+
+/// Carries Raft messages to other nodes. Must not block: the store loop
+/// calls it between Ready cycles; a message that cannot be sent is dropped
+/// (Raft retransmits).
+pub trait Transport: Send + Sync + 'static {
+    /// Sends messages to node `to`, each tagged with its shard.
+    fn send(&self, to: u64, msgs: Vec<(ShardId, raft::eraftpb::Message)>);
+}
+
+/// A transport for single-node use: there is nobody to send to.
+pub struct NoTransport;
+
+impl Transport for NoTransport {
+    fn send(&self, _to: u64, msgs: Vec<(ShardId, raft::eraftpb::Message)>) {
+        metrics::counter!("redraft_raft_messages_dropped_total", "reason" => "no_transport")
+            .increment(msgs.len() as u64);
+    }
+}
+
+/// How a shard starts the first time this node hosts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardBootstrap {
+    pub shard: ShardId,
+    /// Raft ids of its initial voters (this node alone if empty).
+    pub voters: Vec<u64>,
+    /// The node that should lead it when healthy (leaders are spread).
+    pub preferred_leader: Option<u64>,
+}
 
 /// A shard (one Raft group) id. Shard 0 is reserved for cluster metadata.
 pub type ShardId = u64;
@@ -65,6 +111,24 @@ pub trait StateMachine: Send + 'static {
     /// Makes everything applied so far durable, so the Raft log before the
     /// applied index may be discarded.
     fn sync(&mut self) -> std::io::Result<()>;
+
+    /// The shard's whole state at its applied index: `(applied index,
+    /// bytes)`, for a follower that fell behind the compacted log.
+    fn snapshot(&self, shard: ShardId) -> std::io::Result<(u64, Vec<u8>)>;
+
+    /// Replaces the shard's state with a snapshot's `data`, sets the
+    /// applied index to `index` and keeps `meta` (the encoded Raft
+    /// snapshot metadata), all in one durable atomic write.
+    fn restore(
+        &mut self,
+        shard: ShardId,
+        index: u64,
+        meta: &[u8],
+        data: &[u8],
+    ) -> std::io::Result<()>;
+
+    /// The `meta` of the last snapshot restored into `shard`, if any.
+    fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>>;
 }
 
 /// Why a proposal was not applied.
@@ -77,6 +141,13 @@ pub enum ProposeError {
     /// The entry was superseded by a leader change; it was not applied.
     #[error("proposal dropped by a leader change")]
     Dropped,
+    /// The entry may or may not have been applied: this replica caught up
+    /// through a snapshot covering its index, which does not say whose
+    /// entry sits there. Retrying may apply the command twice.
+    /// Also the answer to every write in flight on a leader that steps
+    /// down (cut off from its quorum, or replaced).
+    #[error("proposal outcome unknown")]
+    Unknown,
     /// No such shard on this node.
     #[error("shard {0} is not hosted here")]
     UnknownShard(ShardId),
@@ -88,7 +159,7 @@ pub enum ProposeError {
 impl ProposeError {
     /// Whether retrying the same proposal later can succeed.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, ProposeError::UnknownShard(_))
+        !matches!(self, ProposeError::UnknownShard(_) | ProposeError::Unknown)
     }
 }
 
@@ -113,6 +184,10 @@ pub struct ShardInfo {
     pub applied_index: u64,
     pub first_log_index: u64,
     pub last_log_index: u64,
+    /// Raft ids of the group's voters, sorted.
+    pub voters: Vec<u64>,
+    /// Until when this leader may serve reads without a quorum round.
+    pub lease_until: Option<std::time::Instant>,
 }
 
 /// Shared, read-mostly view of a replica's state.

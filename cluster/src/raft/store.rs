@@ -3,24 +3,31 @@
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::RwLock;
-use raft::eraftpb::{ConfState, Entry, EntryType, Message, Snapshot};
+use protobuf::Message as _;
+use raft::eraftpb::{
+    ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+};
 use raft::storage::MemStorage;
-use raft::{RawNode, StateRole, Storage};
+use raft::{RawNode, ReadOnlyOption, SnapshotStatus, StateRole, Storage};
 use raft_engine::LogBatch;
 use tokio::sync::oneshot;
 
 use super::log::RaftLog;
+use super::storage::PeerStorage;
 use super::{
-    ProposeError, RaftConfig, ShardId, ShardInfo, ShardRole, SharedShardInfo, StateMachine,
+    ProposeError, RaftConfig, ShardBootstrap, ShardId, ShardInfo, ShardRole, SharedShardInfo,
+    StateMachine, Transport,
 };
 
 type Callback<R> = oneshot::Sender<Result<R, ProposeError>>;
+type ReadCallback = oneshot::Sender<Result<(), ProposeError>>;
 
 enum Msg<R> {
     Propose {
@@ -28,13 +35,44 @@ enum Msg<R> {
         data: Vec<u8>,
         cb: Callback<R>,
     },
+    /// Raft messages from another node.
+    Raft {
+        msgs: Vec<(ShardId, Message)>,
+    },
+    Unreachable(u64),
+    SnapshotStatus {
+        shard: ShardId,
+        node: u64,
+        ok: bool,
+    },
+    /// A linearizable read point: resolved once this node, still leader
+    /// after a quorum round, has applied everything committed before it.
+    ReadIndex {
+        shard: ShardId,
+        cb: ReadCallback,
+    },
+    TransferLeader {
+        shard: ShardId,
+        to: u64,
+    },
     Stop,
 }
 
-/// A clonable handle to the store loop: propose, and read shard state.
+/// Store-wide counters, readable without asking the loop.
+#[derive(Default, Debug)]
+pub struct StoreStats {
+    pub snapshots_sent: AtomicU64,
+    pub snapshots_received: AtomicU64,
+    pub snapshots_generated: AtomicU64,
+}
+
+/// A clonable handle to the store loop: propose, read shard state, and
+/// feed it what the cluster bus receives.
 pub struct RaftRouter<R> {
     tx: Sender<Msg<R>>,
     infos: Arc<HashMap<ShardId, SharedShardInfo>>,
+    stats: Arc<StoreStats>,
+    election_timeout: Duration,
 }
 
 impl<R> Clone for RaftRouter<R> {
@@ -42,6 +80,8 @@ impl<R> Clone for RaftRouter<R> {
         RaftRouter {
             tx: self.tx.clone(),
             infos: self.infos.clone(),
+            stats: self.stats.clone(),
+            election_timeout: self.election_timeout,
         }
     }
 }
@@ -70,9 +110,60 @@ impl<R: Send + 'static> RaftRouter<R> {
             .unwrap_or(Err(ProposeError::Stopped))
     }
 
+    /// Asks for a linearizable read point on `shard` (Raft ReadIndex): the
+    /// receiver resolves with `Ok` once reading the local state is as good
+    /// as reading at the moment of the call.
+    pub fn read_index(&self, shard: ShardId) -> oneshot::Receiver<Result<(), ProposeError>> {
+        let (cb, rx) = oneshot::channel();
+        if let Err(e) = self.tx.send(Msg::ReadIndex { shard, cb }) {
+            if let Msg::ReadIndex { cb, .. } = e.into_inner() {
+                let _ = cb.send(Err(ProposeError::Stopped));
+            }
+        }
+        rx
+    }
+
+    /// Whether a read of `shard` may be served from local state now
+    /// without a quorum round: this node leads it, has committed an entry
+    /// of its term, applied everything committed, and holds a lease (a
+    /// quorum answered it recently enough that no other leader can exist).
+    pub fn lease_read_ok(&self, shard: ShardId) -> bool {
+        self.infos.get(&shard).is_some_and(|i| {
+            let i = i.read();
+            i.role == ShardRole::Leader
+                && i.lease_until.is_some_and(|t| Instant::now() < t)
+                && i.applied_index >= i.commit_index
+        })
+    }
+
+    /// Delivers Raft messages received from another node.
+    pub fn deliver(&self, msgs: Vec<(ShardId, Message)>) {
+        let _ = self.tx.send(Msg::Raft { msgs });
+    }
+
+    /// The transport could not reach `node`.
+    pub fn report_unreachable(&self, node: u64) {
+        let _ = self.tx.send(Msg::Unreachable(node));
+    }
+
+    /// A snapshot of `shard` to `node` was delivered or failed.
+    pub fn report_snapshot(&self, shard: ShardId, node: u64, ok: bool) {
+        let _ = self.tx.send(Msg::SnapshotStatus { shard, node, ok });
+    }
+
+    /// Asks the local leader of `shard` to hand leadership to `to`.
+    pub fn transfer_leader(&self, shard: ShardId, to: u64) {
+        let _ = self.tx.send(Msg::TransferLeader { shard, to });
+    }
+
     /// The last published state of a local replica.
     pub fn shard_info(&self, shard: ShardId) -> Option<ShardInfo> {
         self.infos.get(&shard).map(|i| i.read().clone())
+    }
+
+    /// Whether this node hosts a replica of `shard`.
+    pub fn hosts(&self, shard: ShardId) -> bool {
+        self.infos.contains_key(&shard)
     }
 
     /// Whether this node currently leads `shard`.
@@ -89,6 +180,15 @@ impl<R: Send + 'static> RaftRouter<R> {
         v
     }
 
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// The configured (minimum) election timeout.
+    pub fn election_timeout(&self) -> Duration {
+        self.election_timeout
+    }
+
     /// Asks the loop to stop; pending proposals fail with `Stopped`.
     pub fn stop(&self) {
         let _ = self.tx.send(Msg::Stop);
@@ -101,14 +201,27 @@ struct Pending<R> {
     cb: Callback<R>,
 }
 
+struct PendingRead {
+    deadline: Instant,
+    cb: ReadCallback,
+}
+
 /// One local replica of a shard.
 struct Peer<R> {
     shard: ShardId,
-    node: RawNode<MemStorage>,
+    node: RawNode<PeerStorage>,
     pending: VecDeque<Pending<R>>,
+    /// ReadIndex requests sent to raft-rs, by context.
+    reads_asked: HashMap<u64, PendingRead>,
+    /// Read points confirmed by a quorum, waiting for apply to reach them.
+    reads_confirmed: Vec<(u64, PendingRead)>,
     info: SharedShardInfo,
     /// The hard state changed (commit advanced) without being written.
     hard_state_dirty: bool,
+    /// When each other voter last answered this replica as leader.
+    acks: HashMap<u64, Instant>,
+    /// The node that should lead this shard when it is healthy.
+    preferred_leader: Option<u64>,
 }
 
 /// The store loop's state. Created and run by [`RaftStore::start`].
@@ -118,6 +231,12 @@ pub struct RaftStore<SM: StateMachine> {
     sm: SM,
     peers: Vec<Peer<SM::Response>>,
     rx: Receiver<Msg<SM::Response>>,
+    transport: Arc<dyn Transport>,
+    /// Messages of this Ready cycle, by destination node (one send each).
+    outbox: HashMap<u64, Vec<(ShardId, Message)>>,
+    stats: Arc<StoreStats>,
+    ticks: u64,
+    next_read_ctx: u64,
 }
 
 fn role_of(r: StateRole) -> ShardRole {
@@ -136,39 +255,57 @@ fn fatal(what: &str, e: impl std::fmt::Display) -> ! {
     std::process::abort()
 }
 
+/// How many ticks between checks that leaders sit on their preferred node.
+const BALANCE_EVERY_TICKS: u64 = 30;
+
 impl<SM: StateMachine> RaftStore<SM> {
     /// Opens the Raft log under `dir`, creates or recovers a replica for
-    /// each of `shards` (a new shard starts with this node as its only
-    /// voter) and starts the loop on its own thread.
+    /// each of `shards` (a new shard starts with the given voters) and
+    /// starts the loop on its own thread.
     pub fn start(
         cfg: RaftConfig,
         dir: &Path,
-        shards: &[ShardId],
+        shards: &[ShardBootstrap],
         sm: SM,
+        transport: Arc<dyn Transport>,
     ) -> io::Result<(RaftRouter<SM::Response>, JoinHandle<()>)> {
         let log = RaftLog::open(dir)?;
         let logger = raft_logger();
         let mut peers = Vec::new();
         let mut infos = HashMap::new();
-        for &shard in shards {
-            let peer = Self::open_peer(&cfg, &log, &sm, shard, &logger)?;
-            infos.insert(shard, peer.info.clone());
+        let mut fresh = Vec::new();
+        for boot in shards {
+            let (peer, is_new) = Self::open_peer(&cfg, &log, &sm, boot, &logger)?;
+            infos.insert(boot.shard, peer.info.clone());
+            fresh.push(is_new);
             peers.push(peer);
         }
         let (tx, rx) = crossbeam_channel::unbounded();
+        let stats = Arc::new(StoreStats::default());
+        let election_timeout = Duration::from_millis(cfg.tick_ms * cfg.election_ticks as u64);
         let mut store = RaftStore {
             cfg,
             log,
             sm,
             peers,
             rx,
+            transport,
+            outbox: HashMap::new(),
+            stats: stats.clone(),
+            ticks: 0,
+            next_read_ctx: 1,
         };
-        // A single-voter shard need not wait an election timeout.
-        for peer in &mut store.peers {
+        // A single voter need not wait an election timeout, nor the
+        // preferred leader of a brand-new group (it spreads the first
+        // leaders evenly over the nodes).
+        let me = store.cfg.node_id;
+        for (peer, is_new) in store.peers.iter_mut().zip(fresh) {
             let voters = peer.node.raft.prs().conf().voters().ids().len();
-            if voters == 1 {
+            if voters == 1 || (is_new && peer.preferred_leader == Some(me)) {
                 let _ = peer.node.campaign();
             }
+            let applied = peer.node.raft.raft_log.applied;
+            publish(peer, applied, Duration::ZERO);
         }
         let handle = std::thread::Builder::new()
             .name("raft-store".into())
@@ -177,27 +314,61 @@ impl<SM: StateMachine> RaftStore<SM> {
             RaftRouter {
                 tx,
                 infos: Arc::new(infos),
+                stats,
+                election_timeout,
             },
             handle,
         ))
     }
 
+    /// Opens one replica; returns it and whether it was created just now.
     fn open_peer(
         cfg: &RaftConfig,
         log: &RaftLog,
         sm: &SM,
-        shard: ShardId,
+        boot: &ShardBootstrap,
         logger: &slog::Logger,
-    ) -> io::Result<Peer<SM::Response>> {
-        let persisted = log.load(shard)?;
-        let storage = MemStorage::new();
+    ) -> io::Result<(Peer<SM::Response>, bool)> {
+        let shard = boot.shard;
+        let mut persisted = log.load(shard)?;
+        let applied = sm.applied_index(shard);
+        let log_last = persisted
+            .entries
+            .last()
+            .map_or(persisted.compacted.0, |e| e.index);
+        if applied > log_last && persisted.conf_state.is_some() {
+            // A snapshot was applied to the data but the node stopped
+            // before the log recorded it: rebuild the log from the
+            // snapshot's metadata, which the state machine kept.
+            let meta = sm
+                .snapshot_metadata(shard)
+                .and_then(|b| SnapshotMetadata::parse_from_bytes(&b).ok())
+                .filter(|m| m.index == applied)
+                .unwrap_or_else(|| {
+                    fatal(
+                        "recover snapshot",
+                        format!("shard {shard}: applied {applied} beyond the log ({log_last}) and no snapshot metadata"),
+                    )
+                });
+            let mut hs = persisted.hard_state.clone();
+            hs.term = hs.term.max(meta.term);
+            hs.commit = hs.commit.max(meta.index);
+            log.reset_to_snapshot(shard, &meta, &hs)?;
+            persisted = log.load(shard)?;
+        }
+        let mut is_new = false;
         let conf_state = match persisted.conf_state {
             Some(cs) => cs,
             None => {
-                // A new shard: this node is its only voter. Persist that
-                // before anything else happens.
+                // A new shard: persist its initial voters before anything
+                // else happens.
+                is_new = true;
                 let cs = ConfState {
-                    voters: vec![cfg.node_id],
+                    voters: if boot.voters.is_empty() {
+                        vec![cfg.node_id]
+                    } else {
+                        boot.voters.clone()
+                    },
                     ..Default::default()
                 };
                 let mut batch = LogBatch::default();
@@ -206,6 +377,7 @@ impl<SM: StateMachine> RaftStore<SM> {
                 cs
             }
         };
+        let storage = MemStorage::new();
         {
             let mut core = storage.wl();
             let (index, term) = persisted.compacted;
@@ -220,14 +392,12 @@ impl<SM: StateMachine> RaftStore<SM> {
             }
             core.append(&persisted.entries).map_err(io::Error::other)?;
             let mut hs = persisted.hard_state;
-            let applied = sm.applied_index(shard);
             let last = persisted.entries.last().map_or(index, |e| e.index);
             // Applied entries were committed, even if the commit index
             // written with the hard state lags behind.
             hs.commit = hs.commit.max(applied).min(last.max(index));
             core.set_hardstate(hs);
         }
-        let applied = sm.applied_index(shard);
         let raft_cfg = raft::Config {
             id: cfg.node_id,
             election_tick: cfg.election_ticks,
@@ -235,12 +405,14 @@ impl<SM: StateMachine> RaftStore<SM> {
             applied,
             check_quorum: true,
             pre_vote: true,
+            read_only_option: ReadOnlyOption::Safe,
             max_size_per_msg: 1024 * 1024,
             max_inflight_msgs: 256,
             max_committed_size_per_ready: 16 * 1024 * 1024,
             ..Default::default()
         };
-        let node = RawNode::new(&raft_cfg, storage, logger).map_err(io::Error::other)?;
+        let node =
+            RawNode::new(&raft_cfg, PeerStorage::new(storage), logger).map_err(io::Error::other)?;
         let info = Arc::new(RwLock::new(ShardInfo {
             shard,
             ..Default::default()
@@ -249,11 +421,16 @@ impl<SM: StateMachine> RaftStore<SM> {
             shard,
             node,
             pending: VecDeque::new(),
+            reads_asked: HashMap::new(),
+            reads_confirmed: Vec::new(),
             info,
             hard_state_dirty: false,
+            acks: HashMap::new(),
+            preferred_leader: boot.preferred_leader,
         };
-        publish(&mut peer, applied);
-        Ok(peer)
+        let lease = Duration::ZERO;
+        publish(&mut peer, applied, lease);
+        Ok((peer, is_new))
     }
 
     fn run(mut self) {
@@ -277,11 +454,10 @@ impl<SM: StateMachine> RaftStore<SM> {
                 taken += 1;
             }
             if Instant::now() >= next_tick {
-                for peer in &mut self.peers {
-                    peer.node.tick();
-                }
+                self.on_tick();
                 next_tick = Instant::now() + tick;
             }
+            self.prepare_snapshots();
             self.on_ready();
             if stop {
                 self.fail_all(ProposeError::Stopped);
@@ -290,37 +466,193 @@ impl<SM: StateMachine> RaftStore<SM> {
         }
     }
 
+    fn peer_mut(&mut self, shard: ShardId) -> Option<&mut Peer<SM::Response>> {
+        self.peers.iter_mut().find(|p| p.shard == shard)
+    }
+
+    fn on_tick(&mut self) {
+        self.ticks += 1;
+        let now = Instant::now();
+        let balance = self.ticks.is_multiple_of(BALANCE_EVERY_TICKS);
+        let me = self.cfg.node_id;
+        for peer in &mut self.peers {
+            peer.node.tick();
+            // Reads whose quorum round never came back (lost leadership,
+            // or no entry committed in this term yet) fail; they may retry.
+            let expired: Vec<u64> = peer
+                .reads_asked
+                .iter()
+                .filter(|(_, r)| r.deadline <= now)
+                .map(|(&c, _)| c)
+                .collect();
+            for c in expired {
+                if let Some(r) = peer.reads_asked.remove(&c) {
+                    let _ = r.cb.send(Err(ProposeError::Dropped));
+                }
+            }
+            if balance {
+                maybe_transfer_to_preferred(peer, me);
+            }
+        }
+    }
+
     /// Handles one message; returns whether the loop must stop.
     fn on_msg(&mut self, msg: Msg<SM::Response>) -> bool {
         match msg {
-            Msg::Stop => true,
-            Msg::Propose { shard, data, cb } => {
-                metrics::counter!("redraft_raft_proposals_total").increment(1);
-                let Some(peer) = self.peers.iter_mut().find(|p| p.shard == shard) else {
+            Msg::Stop => return true,
+            Msg::Propose { shard, data, cb } => self.on_propose(shard, data, cb),
+            Msg::Raft { msgs } => {
+                let now = Instant::now();
+                let stats = self.stats.clone();
+                for (shard, m) in msgs {
+                    let Some(peer) = self.peer_mut(shard) else {
+                        metrics::counter!("redraft_raft_messages_dropped_total", "reason" => "unknown_shard")
+                            .increment(1);
+                        continue;
+                    };
+                    if matches!(
+                        m.get_msg_type(),
+                        MessageType::MsgAppendResponse | MessageType::MsgHeartbeatResponse
+                    ) && m.term == peer.node.raft.term
+                        && peer.node.raft.state == StateRole::Leader
+                        && peer.node.raft.lead_transferee.is_none()
+                    {
+                        peer.acks.insert(m.from, now);
+                    }
+                    if m.get_msg_type() == MessageType::MsgSnapshot {
+                        stats.snapshots_received.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!("redraft_raft_snapshots_received_total").increment(1);
+                    }
+                    let _ = peer.node.step(m);
+                }
+            }
+            Msg::Unreachable(node) => {
+                for peer in &mut self.peers {
+                    if peer.node.raft.prs().conf().voters().contains(node) {
+                        peer.node.report_unreachable(node);
+                    }
+                }
+            }
+            Msg::SnapshotStatus { shard, node, ok } => {
+                if ok {
+                    self.stats.snapshots_sent.fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("redraft_raft_snapshots_sent_total").increment(1);
+                }
+                if let Some(peer) = self.peer_mut(shard) {
+                    let status = if ok {
+                        SnapshotStatus::Finish
+                    } else {
+                        SnapshotStatus::Failure
+                    };
+                    peer.node.report_snapshot(node, status);
+                }
+            }
+            Msg::ReadIndex { shard, cb } => {
+                let ctx = self.next_read_ctx;
+                self.next_read_ctx += 1;
+                let deadline = Instant::now()
+                    + Duration::from_millis(self.cfg.tick_ms * self.cfg.election_ticks as u64);
+                let Some(peer) = self.peer_mut(shard) else {
                     let _ = cb.send(Err(ProposeError::UnknownShard(shard)));
                     return false;
                 };
                 if peer.node.raft.state != StateRole::Leader {
                     let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
-                    metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "not_leader")
-                        .increment(1);
                     let _ = cb.send(Err(ProposeError::NotLeader { shard, leader }));
                     return false;
                 }
-                match peer.node.propose(Vec::new(), data) {
-                    Ok(()) => {
-                        let index = peer.node.raft.raft_log.last_index();
-                        let term = peer.node.raft.term;
-                        peer.pending.push_back(Pending { index, term, cb });
-                    }
-                    Err(_) => {
-                        metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "dropped")
-                            .increment(1);
-                        let _ = cb.send(Err(ProposeError::Dropped));
+                peer.node.read_index(ctx.to_be_bytes().to_vec());
+                peer.reads_asked.insert(ctx, PendingRead { deadline, cb });
+            }
+            Msg::TransferLeader { shard, to } => {
+                if let Some(peer) = self.peer_mut(shard) {
+                    if peer.node.raft.state == StateRole::Leader {
+                        start_transfer(peer, to);
                     }
                 }
-                false
             }
+        }
+        false
+    }
+
+    fn on_propose(&mut self, shard: ShardId, data: Vec<u8>, cb: Callback<SM::Response>) {
+        metrics::counter!("redraft_raft_proposals_total").increment(1);
+        let Some(peer) = self.peer_mut(shard) else {
+            let _ = cb.send(Err(ProposeError::UnknownShard(shard)));
+            return;
+        };
+        if peer.node.raft.state != StateRole::Leader || peer.node.raft.lead_transferee.is_some() {
+            let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
+            metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "not_leader")
+                .increment(1);
+            let _ = cb.send(Err(ProposeError::NotLeader { shard, leader }));
+            return;
+        }
+        match peer.node.propose(Vec::new(), data) {
+            Ok(()) => {
+                let index = peer.node.raft.raft_log.last_index();
+                let term = peer.node.raft.term;
+                // Proposals of an older term may still wait at this index or
+                // beyond (this node's log was truncated under them while it
+                // did not lead): keep the queue ordered by index so `apply`
+                // resolves each against the entry finally applied there.
+                let pos = peer.pending.partition_point(|p| p.index <= index);
+                peer.pending.insert(pos, Pending { index, term, cb });
+            }
+            Err(_) => {
+                metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "dropped")
+                    .increment(1);
+                let _ = cb.send(Err(ProposeError::Dropped));
+            }
+        }
+    }
+
+    /// Builds the snapshots raft-rs asked for during the last steps (see
+    /// `storage.rs`), from the state machine's state at the applied index.
+    fn prepare_snapshots(&mut self) {
+        for peer in &mut self.peers {
+            let store = peer.node.store().clone();
+            let Some(wanted) = store.snapshot_wanted() else {
+                continue;
+            };
+            let (index, data) = match self.sm.snapshot(peer.shard) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(shard = peer.shard, "cannot build a snapshot: {e}");
+                    continue;
+                }
+            };
+            if index < wanted {
+                continue;
+            }
+            let Ok(term) = store.term(index) else {
+                tracing::warn!(shard = peer.shard, index, "snapshot index not in the log");
+                continue;
+            };
+            let mut snap = Snapshot::default();
+            snap.set_data(data.into());
+            let meta = snap.mut_metadata();
+            meta.index = index;
+            meta.term = term;
+            meta.set_conf_state(
+                store
+                    .mem
+                    .initial_state()
+                    .map(|s| s.conf_state)
+                    .unwrap_or_default(),
+            );
+            store.park_snapshot(snap);
+            self.stats
+                .snapshots_generated
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(shard = peer.shard, index, term, "snapshot prepared");
+        }
+    }
+
+    fn flush_outbox(&mut self) {
+        for (to, msgs) in self.outbox.drain() {
+            metrics::counter!("redraft_raft_messages_sent_total").increment(msgs.len() as u64);
+            self.transport.send(to, msgs);
         }
     }
 
@@ -333,7 +665,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             if !self.peers[i].node.has_ready() {
                 if self.peers[i].hard_state_dirty {
                     let peer = &mut self.peers[i];
-                    let hs = peer.node.store().rl().hard_state().clone();
+                    let hs = peer.node.store().hard_state();
                     self.log
                         .put_hard_state(&mut batch, peer.shard, &hs)
                         .unwrap_or_else(|e| fatal("encode hard state", e));
@@ -343,13 +675,24 @@ impl<SM: StateMachine> RaftStore<SM> {
             }
             let mut ready = self.peers[i].node.ready();
             // 1. Messages a leader may send before persisting.
-            send_messages(ready.take_messages());
-            // 2. A snapshot from the leader.
+            let shard = self.peers[i].shard;
+            queue(&mut self.outbox, shard, ready.take_messages());
+            // 2. A snapshot from the leader: data first, then the log.
             if !ready.snapshot().is_empty() {
                 let snap = ready.snapshot().clone();
+                self.install_snapshot(i, snap, ready.hs());
+            }
+            // Read points a quorum confirmed.
+            for rs in ready.take_read_states() {
+                let ctx = rs
+                    .request_ctx
+                    .as_slice()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .unwrap_or(0);
                 let peer = &mut self.peers[i];
-                if let Err(e) = peer.node.mut_store().wl().apply_snapshot(snap) {
-                    fatal("apply snapshot", e);
+                if let Some(r) = peer.reads_asked.remove(&ctx) {
+                    peer.reads_confirmed.push((rs.index, r));
                 }
             }
             // 3. Entries committed by a quorum.
@@ -361,7 +704,7 @@ impl<SM: StateMachine> RaftStore<SM> {
                 self.log
                     .add_entries(&mut batch, peer.shard, ready.entries())
                     .unwrap_or_else(|e| fatal("encode entries", e));
-                if let Err(e) = peer.node.mut_store().wl().append(ready.entries()) {
+                if let Err(e) = peer.node.mut_store().mem.wl().append(ready.entries()) {
                     fatal("append entries", e);
                 }
             }
@@ -369,11 +712,13 @@ impl<SM: StateMachine> RaftStore<SM> {
                 self.log
                     .put_hard_state(&mut batch, peer.shard, hs)
                     .unwrap_or_else(|e| fatal("encode hard state", e));
-                peer.node.mut_store().wl().set_hardstate(hs.clone());
+                peer.node.mut_store().mem.wl().set_hardstate(hs.clone());
                 peer.hard_state_dirty = false;
             }
             readies.push((i, ready));
         }
+        // Leaders' appends leave before the local fsync.
+        self.flush_outbox();
         // 5. One write, one fsync, for every shard (group commit).
         if !batch.is_empty() {
             let started = Instant::now();
@@ -386,28 +731,92 @@ impl<SM: StateMachine> RaftStore<SM> {
         }
         for (i, mut ready) in readies {
             // 6. Messages that promise persisted state.
-            send_messages(ready.take_persisted_messages());
+            let shard = self.peers[i].shard;
+            queue(&mut self.outbox, shard, ready.take_persisted_messages());
             // 7. Advance; apply what became committed.
             let peer = &mut self.peers[i];
             let mut light = peer.node.advance(ready);
             if let Some(commit) = light.commit_index() {
                 peer.node
                     .mut_store()
+                    .mem
                     .wl()
                     .mut_hard_state()
                     .set_commit(commit);
                 peer.hard_state_dirty = true;
             }
-            send_messages(light.take_messages());
+            queue(&mut self.outbox, shard, light.take_messages());
             let committed = light.take_committed_entries();
             self.apply(i, committed);
             let peer = &mut self.peers[i];
             peer.node.advance_apply();
             self.maybe_compact(i);
         }
+        self.flush_outbox();
+        let lease = Duration::from_millis(self.cfg.tick_ms * self.cfg.election_ticks as u64 / 2);
         for peer in &mut self.peers {
             let applied = peer.node.raft.raft_log.applied;
-            publish(peer, applied);
+            resolve_reads(peer, applied);
+            if peer.node.raft.state != StateRole::Leader && !peer.pending.is_empty() {
+                // Leadership lost with writes in flight: a newer leader may
+                // still commit them, or may not. Say so now rather than
+                // leave the client (and every request pipelined behind it
+                // on its connection) waiting for a partition to heal.
+                for p in peer.pending.drain(..) {
+                    let _ = p.cb.send(Err(ProposeError::Unknown));
+                }
+            }
+            publish(peer, applied, lease);
+        }
+    }
+
+    /// Replaces replica `i`'s state with a leader's snapshot. The data and
+    /// the snapshot's metadata go into the state machine first (one atomic
+    /// write); then the Raft log is reset to start after the snapshot. A
+    /// crash in between is repaired by `open_peer` from that metadata.
+    fn install_snapshot(&mut self, i: usize, snap: Snapshot, hs: Option<&HardState>) {
+        let peer = &mut self.peers[i];
+        let meta = snap.get_metadata();
+        let meta_bytes = meta
+            .write_to_bytes()
+            .unwrap_or_else(|e| fatal("encode snapshot metadata", e));
+        if let Err(e) = self
+            .sm
+            .restore(peer.shard, meta.index, &meta_bytes, &snap.data)
+        {
+            fatal("restore snapshot", e);
+        }
+        let mut new_hs = hs
+            .cloned()
+            .unwrap_or_else(|| peer.node.store().hard_state());
+        new_hs.commit = new_hs.commit.max(meta.index);
+        new_hs.term = new_hs.term.max(meta.term);
+        self.log
+            .reset_to_snapshot(peer.shard, meta, &new_hs)
+            .unwrap_or_else(|e| fatal("persist snapshot", e));
+        tracing::info!(
+            shard = peer.shard,
+            index = meta.index,
+            term = meta.term,
+            "snapshot installed"
+        );
+        let (snap_index, snap_term) = (meta.index, meta.term);
+        if let Err(e) = peer.node.mut_store().mem.wl().apply_snapshot(snap) {
+            fatal("apply snapshot", e);
+        }
+        // Proposals at or below the snapshot were proposed by an older
+        // leadership: the snapshot does not tell whether their entries are
+        // the ones it contains (unless a newer term proves they are not).
+        // Those above it may still commit: they stay pending.
+        while peer.pending.front().is_some_and(|p| p.index <= snap_index) {
+            if let Some(p) = peer.pending.pop_front() {
+                let err = if p.term > snap_term {
+                    ProposeError::Dropped
+                } else {
+                    ProposeError::Unknown
+                };
+                let _ = p.cb.send(Err(err));
+            }
         }
     }
 
@@ -441,12 +850,15 @@ impl<SM: StateMachine> RaftStore<SM> {
                     let _ = p.cb.send(Err(ProposeError::Dropped));
                 }
             }
-            if peer.pending.front().is_some_and(|p| p.index == entry.index) {
+            let mut response = Some(response);
+            while peer.pending.front().is_some_and(|p| p.index == entry.index) {
                 if let Some(p) = peer.pending.pop_front() {
-                    let outcome = if p.term == entry.term {
-                        Ok(response)
-                    } else {
-                        Err(ProposeError::Dropped)
+                    let outcome = match response.take() {
+                        Some(r) if p.term == entry.term => Ok(r),
+                        other => {
+                            response = other;
+                            Err(ProposeError::Dropped)
+                        }
                     };
                     let _ = p.cb.send(outcome);
                 }
@@ -472,7 +884,7 @@ impl<SM: StateMachine> RaftStore<SM> {
         if let Err(e) = self.log.compact(peer.shard, applied, prev_term) {
             fatal("compact raft log", e);
         }
-        if let Err(e) = peer.node.mut_store().wl().compact(applied) {
+        if let Err(e) = peer.node.mut_store().mem.wl().compact(applied) {
             tracing::warn!(shard = peer.shard, "compact memory log: {e}");
         }
         metrics::counter!("redraft_raft_log_compactions_total").increment(1);
@@ -483,12 +895,84 @@ impl<SM: StateMachine> RaftStore<SM> {
             for p in peer.pending.drain(..) {
                 let _ = p.cb.send(Err(err.clone()));
             }
+            for (_, r) in peer.reads_asked.drain() {
+                let _ = r.cb.send(Err(err.clone()));
+            }
+            for (_, r) in peer.reads_confirmed.drain(..) {
+                let _ = r.cb.send(Err(err.clone()));
+            }
+        }
+    }
+}
+
+/// A leader whose shard prefers another, healthy and caught-up node hands
+/// leadership over, so leaders spread evenly again after failovers.
+fn maybe_transfer_to_preferred<R>(peer: &mut Peer<R>, me: u64) {
+    let raft = &peer.node.raft;
+    let Some(pref) = peer.preferred_leader.filter(|&p| p != me) else {
+        return;
+    };
+    if raft.state != StateRole::Leader || raft.lead_transferee.is_some() {
+        return;
+    }
+    let last = raft.raft_log.last_index();
+    // Not `recent_active`: check-quorum clears it every election timeout,
+    // and when that falls on the balance tick (both multiples of the
+    // election timeout) it is false at every check, forever.
+    let healthy = raft.prs().get(pref).is_some_and(|pr| pr.matched == last);
+    let answered_recently = peer
+        .acks
+        .get(&pref)
+        .is_some_and(|t| t.elapsed() < Duration::from_millis(500));
+    if healthy && answered_recently {
+        tracing::info!(
+            shard = peer.shard,
+            to = pref,
+            "transferring leadership to the preferred node"
+        );
+        start_transfer(peer, pref);
+    }
+}
+
+/// Hands leadership to `to`. The lease ends now: the transferee may be
+/// elected (votes for a transfer ignore leases) and commit writes before
+/// this node hears of it.
+fn start_transfer<R>(peer: &mut Peer<R>, to: u64) {
+    peer.acks.clear();
+    peer.info.write().lease_until = None;
+    peer.node.transfer_leader(to);
+}
+
+fn queue(outbox: &mut HashMap<u64, Vec<(ShardId, Message)>>, shard: ShardId, msgs: Vec<Message>) {
+    for m in msgs {
+        outbox.entry(m.to).or_default().push((shard, m));
+    }
+}
+
+fn resolve_reads<R>(peer: &mut Peer<R>, applied: u64) {
+    if peer.reads_confirmed.is_empty() {
+        return;
+    }
+    let (done, wait): (Vec<_>, Vec<_>) = peer
+        .reads_confirmed
+        .drain(..)
+        .partition(|(index, _)| *index <= applied);
+    peer.reads_confirmed = wait;
+    for (_, r) in done {
+        let _ = r.cb.send(Ok(()));
+    }
+    if peer.node.raft.state != StateRole::Leader {
+        for (_, r) in peer.reads_asked.drain() {
+            let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
+            let _ = r.cb.send(Err(ProposeError::NotLeader {
+                shard: peer.shard,
+                leader,
+            }));
         }
     }
 }
 
 fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry) {
-    use protobuf::Message as _;
     let cs = match e.get_entry_type() {
         EntryType::EntryConfChange => {
             let mut cc = raft::eraftpb::ConfChange::default();
@@ -508,7 +992,7 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry) {
     };
     match cs {
         Ok(cs) => {
-            peer.node.mut_store().wl().set_conf_state(cs.clone());
+            peer.node.mut_store().mem.wl().set_conf_state(cs.clone());
             let mut batch = LogBatch::default();
             log.put_conf_state(&mut batch, peer.shard, &cs)
                 .and_then(|_| log.write(&mut batch, true))
@@ -518,19 +1002,54 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry) {
     }
 }
 
-/// Sends Raft messages to other nodes. There is no transport yet (every
-/// shard has one voter), so there is nothing to send; count what is dropped.
-fn send_messages(msgs: Vec<Message>) {
-    if !msgs.is_empty() {
-        metrics::counter!("redraft_raft_messages_dropped_total", "reason" => "no_transport")
-            .increment(msgs.len() as u64);
-    }
-}
-
-fn publish<R>(peer: &mut Peer<R>, applied: u64) {
+/// Publishes a replica's state for the rest of the node. `lease` is how
+/// long after a quorum's last answer a leader may still serve reads
+/// locally: half the election timeout, so that even with a slow answer in
+/// flight, no follower can have voted a new leader in before it ends.
+fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
     let raft = &peer.node.raft;
     let store = peer.node.store();
+    let voters: Vec<u64> = {
+        let mut v: Vec<u64> = raft.prs().conf().voters().ids().iter().collect();
+        v.sort_unstable();
+        v
+    };
+    let lease_until = if raft.state == StateRole::Leader
+        && raft.lead_transferee.is_none()
+        && raft.commit_to_current_term()
+    {
+        // The newest time by which a quorum (counting this node) answered.
+        let mut times: Vec<Instant> = voters
+            .iter()
+            .filter(|&&v| v != raft.id)
+            .filter_map(|v| peer.acks.get(v).copied())
+            .collect();
+        times.sort_unstable_by(|a, b| b.cmp(a));
+        let needed = voters.len() / 2; // others needed besides this node
+        if needed == 0 {
+            // A single voter is its own quorum.
+            Some(Instant::now() + Duration::from_secs(3600))
+        } else {
+            times.get(needed - 1).map(|&t| t + lease)
+        }
+    } else {
+        None
+    };
+    if raft.state != StateRole::Leader || raft.lead_transferee.is_some() {
+        peer.acks.clear();
+    }
     let mut info = peer.info.write();
+    let role = role_of(raft.state);
+    let leader = Some(raft.leader_id).filter(|&l| l != 0);
+    if info.role != role || info.leader != leader {
+        tracing::info!(
+            shard = peer.shard,
+            term = raft.term,
+            role = ?role,
+            leader = ?leader,
+            "shard role changed"
+        );
+    }
     info.role = role_of(raft.state);
     info.term = raft.term;
     info.leader = Some(raft.leader_id).filter(|&l| l != 0);
@@ -538,9 +1057,12 @@ fn publish<R>(peer: &mut Peer<R>, applied: u64) {
     info.applied_index = applied;
     info.first_log_index = store.first_index().unwrap_or(0);
     info.last_log_index = raft.raft_log.last_index();
+    info.voters = voters;
+    info.lease_until = lease_until;
 }
 
-/// raft-rs logs through slog; forward nothing but errors to stderr.
+/// raft-rs logs through slog; it is discarded (redraft logs the events
+/// that matter itself).
 fn raft_logger() -> slog::Logger {
     slog::Logger::root(slog::Discard, slog::o!())
 }

@@ -76,6 +76,27 @@ pub struct ClusterView {
     /// Myself first, then the others by id.
     pub nodes: Vec<NodeView>,
     pub current_epoch: u64,
+    /// Raft groups: per shard, its merged ranges, its leader's id and its
+    /// followers' ids. When empty, SLOTS and SHARDS derive the groups from
+    /// `nodes` (one master with its replicas per group).
+    pub groups: Vec<GroupView>,
+}
+
+/// One shard as CLUSTER SLOTS and SHARDS show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupView {
+    pub ranges: Vec<SlotRange>,
+    pub master: String,
+    pub replicas: Vec<String>,
+}
+
+/// Another node of the cluster, for [`ClusterView::build_multi`].
+pub struct PeerIdentity {
+    pub raft_id: u64,
+    pub id: String,
+    pub ip: IpAddr,
+    pub port: u16,
+    pub cport: u32,
 }
 
 /// Who this node is, for [`ClusterView::build`].
@@ -97,7 +118,108 @@ impl ClusterView {
             raft_id: node.config.raft_id.max(1),
         };
         let map = node.slots.read().ranges.clone();
-        ClusterView::build(&me, &map, &node.raft.shards())
+        if node.nodes.len() < 2 {
+            return ClusterView::build(&me, &map, &node.raft.shards());
+        }
+        let peers: Vec<PeerIdentity> = node
+            .nodes
+            .iter()
+            .map(|p| PeerIdentity {
+                raft_id: p.id,
+                id: crate::node::redis_node_id(p.id),
+                ip: p.addr.ip(),
+                port: p.addr.port(),
+                cport: u32::from(node.config.bus_addr(p.addr).port()),
+            })
+            .collect();
+        ClusterView::build_multi(&me, &peers, &map, &node.raft.shards())
+    }
+
+    /// The view of a multi-node cluster: every node of `peers` (which
+    /// includes this one); a shard's slots belong to its leader as this
+    /// node's replica of it knows it, and are unassigned while it has
+    /// none (an election) or is not hosted here. A node leading at least
+    /// one shard is a master; one leading none is a replica of the leader
+    /// of the first shard it follows.
+    pub fn build_multi(
+        me: &LocalIdentity,
+        peers: &[PeerIdentity],
+        map: &[(SlotRange, ShardId)],
+        replicas: &[ShardInfo],
+    ) -> ClusterView {
+        let id_of = |raft: u64| {
+            peers
+                .iter()
+                .find(|p| p.raft_id == raft)
+                .map(|p| p.id.clone())
+        };
+        let mut groups = Vec::new();
+        let mut led: std::collections::HashMap<u64, Vec<SlotRange>> = Default::default();
+        let mut epoch_of: std::collections::HashMap<u64, u64> = Default::default();
+        let mut follows: std::collections::HashMap<u64, u64> = Default::default();
+        for info in replicas {
+            let Some(leader) = info.leader.filter(|l| id_of(*l).is_some()) else {
+                continue;
+            };
+            let ranges: Vec<SlotRange> = map
+                .iter()
+                .filter(|(_, s)| *s == info.shard)
+                .map(|(r, _)| *r)
+                .collect();
+            if ranges.is_empty() {
+                continue;
+            }
+            led.entry(leader)
+                .or_default()
+                .extend(ranges.iter().copied());
+            let e = epoch_of.entry(leader).or_default();
+            *e = (*e).max(info.term);
+            for &v in info.voters.iter().filter(|&&v| v != leader) {
+                follows.entry(v).or_insert(leader);
+            }
+            groups.push(GroupView {
+                ranges: merge_ranges(ranges),
+                master: id_of(leader).unwrap_or_default(),
+                replicas: info
+                    .voters
+                    .iter()
+                    .filter(|&&v| v != leader)
+                    .filter_map(|&v| id_of(v))
+                    .collect(),
+            });
+        }
+        groups.sort_by_key(|g| g.ranges.first().map(|r| r.start));
+        let current_epoch = replicas.iter().map(|i| i.term).max().unwrap_or(0);
+        let offset: u64 = replicas.iter().map(|i| i.applied_index).sum();
+        let mut nodes: Vec<NodeView> = peers
+            .iter()
+            .map(|p| {
+                let ranges = led.get(&p.raft_id).cloned().unwrap_or_default();
+                let master_id = if ranges.is_empty() {
+                    follows.get(&p.raft_id).and_then(|&l| id_of(l))
+                } else {
+                    None
+                };
+                NodeView {
+                    id: p.id.clone(),
+                    ip: p.ip,
+                    port: p.port,
+                    cport: p.cport,
+                    myself: p.raft_id == me.raft_id,
+                    master_id,
+                    config_epoch: epoch_of.get(&p.raft_id).copied().unwrap_or(0),
+                    repl_offset: offset,
+                    ranges: merge_ranges(ranges),
+                }
+            })
+            .collect();
+        // Myself first, then the others by id, as Redis lists them.
+        nodes.sort_by(|a, b| b.myself.cmp(&a.myself).then_with(|| a.id.cmp(&b.id)));
+        ClusterView {
+            nodes,
+            current_epoch,
+            groups,
+        }
     }
 
     /// Builds the view from a slot map (`(range, shard)`) and the state of
@@ -135,7 +257,12 @@ impl ClusterView {
         ClusterView {
             nodes: vec![myself],
             current_epoch: epoch,
+            groups: Vec::new(),
         }
+    }
+
+    fn node(&self, id: &str) -> Option<&NodeView> {
+        self.nodes.iter().find(|n| n.id == id)
     }
 
     fn myself(&self) -> Option<&NodeView> {
@@ -247,6 +374,28 @@ impl ClusterView {
                 Reply::Map(Vec::new()),
             ])
         };
+        if !self.groups.is_empty() {
+            let mut rows: Vec<(SlotRange, &GroupView)> = self
+                .groups
+                .iter()
+                .flat_map(|g| g.ranges.iter().map(move |r| (*r, g)))
+                .collect();
+            rows.sort_by_key(|(r, _)| r.start);
+            return Reply::Array(
+                rows.into_iter()
+                    .filter_map(|(r, g)| {
+                        let master = self.node(&g.master)?;
+                        let mut v = vec![
+                            Reply::Integer(i64::from(r.start)),
+                            Reply::Integer(i64::from(r.end)),
+                            entry(master),
+                        ];
+                        v.extend(g.replicas.iter().filter_map(|id| self.node(id)).map(entry));
+                        Some(Reply::Array(v))
+                    })
+                    .collect(),
+            );
+        }
         Reply::Array(
             self.ranges_by_start()
                 .into_iter()
@@ -266,7 +415,7 @@ impl ClusterView {
     /// CLUSTER SHARDS: per master serving slots, a map of `slots` (flat
     /// start/end pairs) and `nodes` (the master, then its replicas).
     pub fn shards_reply(&self) -> Reply {
-        let node_map = |n: &NodeView| {
+        let node_map = |n: &NodeView, master: bool| {
             let field =
                 |k: &'static str, v: Reply| (Reply::bulk(Bytes::from_static(k.as_bytes())), v);
             Reply::Map(vec![
@@ -276,7 +425,7 @@ impl ClusterView {
                 field("endpoint", Reply::bulk(n.ip.to_string())),
                 field(
                     "role",
-                    Reply::bulk(if n.is_master() { "master" } else { "replica" }),
+                    Reply::bulk(if master { "master" } else { "replica" }),
                 ),
                 field(
                     "replication-offset",
@@ -285,6 +434,40 @@ impl ClusterView {
                 field("health", Reply::bulk("online")),
             ])
         };
+        let slots_of = |ranges: &[SlotRange]| {
+            Reply::Array(
+                ranges
+                    .iter()
+                    .flat_map(|r| {
+                        [
+                            Reply::Integer(i64::from(r.start)),
+                            Reply::Integer(i64::from(r.end)),
+                        ]
+                    })
+                    .collect(),
+            )
+        };
+        if !self.groups.is_empty() {
+            return Reply::Array(
+                self.groups
+                    .iter()
+                    .filter_map(|g| {
+                        let master = self.node(&g.master)?;
+                        let mut nodes = vec![node_map(master, true)];
+                        nodes.extend(
+                            g.replicas
+                                .iter()
+                                .filter_map(|id| self.node(id))
+                                .map(|n| node_map(n, false)),
+                        );
+                        Some(Reply::Map(vec![
+                            (Reply::bulk("slots"), slots_of(&g.ranges)),
+                            (Reply::bulk("nodes"), Reply::Array(nodes)),
+                        ]))
+                    })
+                    .collect(),
+            );
+        }
         Reply::Array(
             self.serving_masters()
                 .into_iter()
@@ -299,9 +482,8 @@ impl ClusterView {
                             ]
                         })
                         .collect();
-                    let nodes = std::iter::once(m)
-                        .chain(self.replicas_of(m))
-                        .map(node_map)
+                    let nodes = std::iter::once(node_map(m, true))
+                        .chain(self.replicas_of(m).map(|n| node_map(n, false)))
                         .collect();
                     Reply::Map(vec![
                         (Reply::bulk("slots"), Reply::Array(slots)),
@@ -399,6 +581,7 @@ mod tests {
                 node(REPLICA, 7002, Some(ME), vec![]),
             ],
             current_epoch: 4,
+            groups: Vec::new(),
         }
     }
 

@@ -36,11 +36,9 @@ mod command_meta;
 mod config;
 mod memory;
 
-use std::ops::Bound;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use redraft_cluster::SlotRange;
 use redraft_resp::Reply;
 
 use super::args::is;
@@ -142,6 +140,20 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(N) where N is the number of keys in the selected database",
     ),
     CommandSpec::new(
+        "debug",
+        -2,
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(debug),
+    )
+    .doc(
+        "server",
+        "A container for debugging commands",
+        "1.0.0",
+        "Depends on subcommand.",
+    ),
+    CommandSpec::new(
         "info",
         -1,
         &[LOADING, STALE],
@@ -216,13 +228,66 @@ pub static COMMANDS: &[CommandSpec] = &[
     .doc("server", "Return the current server time", "2.6.0", "O(1)"),
 ];
 
+/// `DEBUG DIGEST`: a 40-hex digest of every key and value this node
+/// stores, whatever shard it belongs to and whichever role this node plays
+/// in it (40 zeros when empty, as Redis). Replicas of the same shards that
+/// applied the same entries give the same digest, which is how tests check
+/// that replicas converged. Other DEBUG subcommands are not supported.
+fn debug(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
+    if !is(&args[1], "DIGEST") {
+        return Reply::error(format!(
+            "ERR DEBUG subcommand '{}' is not supported by redraft (only DIGEST)",
+            String::from_utf8_lossy(&args[1])
+        ));
+    }
+    if args.len() != 2 {
+        return err_syntax();
+    }
+    match data_digest(&*node.engine) {
+        Ok(d) => Reply::Status(Bytes::from(d)),
+        Err(e) => crate::keyspace::KsError::from(e).into(),
+    }
+}
+
+/// See [`debug`]: three keyed SipHash passes over every data pair in key
+/// order, printed as 40 hex digits.
+pub fn data_digest(kv: &dyn crate::engine::Engine) -> std::io::Result<String> {
+    use std::hash::{Hash, Hasher};
+    let mut hashers: Vec<std::hash::DefaultHasher> = (0u8..3)
+        .map(|seed| {
+            let mut h = std::hash::DefaultHasher::new();
+            seed.hash(&mut h);
+            h
+        })
+        .collect();
+    let mut any = false;
+    for pair in kv.scan(crate::keyspace::all_data_range()) {
+        let (k, v) = pair?;
+        any = true;
+        for h in &mut hashers {
+            k.hash(h);
+            v.hash(h);
+        }
+    }
+    if !any {
+        return Ok("0".repeat(40));
+    }
+    let mut out: String = hashers
+        .iter()
+        .map(|h| format!("{:016x}", h.finish()))
+        .collect();
+    out.truncate(40);
+    Ok(out)
+}
+
 /// `INFO [section …]`: verbatim text in RESP3, a bulk string in RESP2.
 fn info(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
     Reply::Verbatim("txt", Bytes::from(crate::info::render(node, &args[1..])))
 }
 
 fn dbsize(ctx: &mut ReadCtx<'_>, _args: &[Bytes]) -> Reply {
-    match crate::info::keyspace_stats(&*ctx.node.engine, ctx.now_ms) {
+    let view = ctx.node.served_view(ctx.session.readonly);
+    match crate::info::keyspace_stats(&view, ctx.now_ms) {
         Ok(ks) => Reply::Integer(ks.keys as i64),
         Err(e) => crate::keyspace::KsError::from(e).into(),
     }
@@ -319,22 +384,11 @@ fn flush(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
         return e;
     }
     for range in ctx.ranges() {
-        if let Err(e) = ctx.ov.delete_range(key_range_of(range)) {
+        if let Err(e) = ctx.ov.delete_range(crate::keyspace::slots_key_range(range)) {
             return crate::keyspace::KsError::from(e).into();
         }
     }
     Reply::ok()
-}
-
-/// The engine keys of every slot in `range`: every data key starts with its
-/// slot (two bytes, big-endian), so the slots `start..=end` are the keys
-/// from `[start]` up to, excluding, `[end + 1]` (16384 fits in two bytes).
-fn key_range_of(range: SlotRange) -> crate::engine::KeyRange {
-    let end = u32::from(range.end) + 1;
-    (
-        Bound::Included(range.start.to_be_bytes().to_vec()),
-        Bound::Excluded((end as u16).to_be_bytes().to_vec()),
-    )
 }
 
 #[cfg(test)]
@@ -392,15 +446,20 @@ pub(crate) mod testing {
                 .iter()
                 .map(|a| Bytes::copy_from_slice(a.as_bytes()))
                 .collect();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             match dispatch(s, &self.node, args) {
                 Outcome::Reply(r) => r,
-                Outcome::Pending(p) => {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("runtime");
-                    rt.block_on(p.wait(&self.node))
-                }
+                Outcome::Pending(p) => rt.block_on(p.wait(&self.node)),
+                Outcome::ReadIndex(rx, args) => match rt.block_on(rx) {
+                    Ok(Ok(())) => match crate::dispatch::dispatch_confirmed(s, &self.node, args) {
+                        Outcome::Reply(r) => r,
+                        _ => panic!("a confirmed read replies at once"),
+                    },
+                    other => panic!("read index failed: {other:?}"),
+                },
             }
         }
     }
@@ -423,14 +482,16 @@ pub(crate) mod testing {
 mod tests {
     use super::testing::{wire, TestNode};
     use super::*;
+    use redraft_cluster::SlotRange;
     use redraft_resp::Protocol;
+    use std::ops::Bound;
 
     #[test]
     fn key_range_covers_whole_slots() {
-        let r = key_range_of(SlotRange::new(0, 16383));
+        let r = crate::keyspace::slots_key_range(SlotRange::new(0, 16383));
         assert_eq!(r.0, Bound::Included(vec![0, 0]));
         assert_eq!(r.1, Bound::Excluded(vec![0x40, 0]));
-        let r = key_range_of(SlotRange::new(5, 5));
+        let r = crate::keyspace::slots_key_range(SlotRange::new(5, 5));
         assert_eq!(r.0, Bound::Included(vec![0, 5]));
         assert_eq!(r.1, Bound::Excluded(vec![0, 6]));
     }

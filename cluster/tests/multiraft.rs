@@ -1,0 +1,1152 @@
+//! In-process tests of the multi-raft store.
+//!
+//! Several [`RaftStore`]s run in this process, each with its own data
+//! directory, wired by an in-memory transport: a shared table of routers
+//! by node id, where `send` is a `deliver` on the destination's router.
+//! Links can be cut one direction at a time (partitions, a node whose
+//! answers are lost) and a node can be stopped and restarted from the
+//! same directory.
+//!
+//! The state machine is a small durable KV map per shard ("SET k v"),
+//! written whole to one file per shard (write to a temporary file, then
+//! rename) together with its applied index, so a restarted node resumes
+//! exactly where it stopped. It also checks that the store applies every
+//! index exactly once, in order.
+//!
+//! Nothing here sleeps to synchronize: every wait polls a condition until a
+//! deadline. The clusters run one at a time (they are timing-sensitive:
+//! elections and leases) and are stopped on drop, also when a test fails.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use raft::eraftpb::{Message, MessageType};
+use redraft_cluster::{
+    ProposeError, RaftConfig, RaftRouter, RaftStore, ShardBootstrap, ShardId, ShardRole,
+    StateMachine, Transport,
+};
+use tokio::sync::oneshot;
+
+/// One cluster at a time: elections and leases depend on timing, and
+/// several clusters fighting for a couple of cores make them flaky.
+static SERIAL: Mutex<()> = parking_lot::const_mutex(());
+
+/// The longest any single wait may take before the test fails.
+const WAIT: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------
+// The state machine
+// ---------------------------------------------------------------------
+
+/// What a proposer gets back: the entry's index and the key's previous value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Applied {
+    index: u64,
+    prev: Option<String>,
+}
+
+/// One shard's state, as the state machine holds and persists it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ShardData {
+    applied: u64,
+    /// The Raft metadata of the last restored snapshot.
+    meta: Option<Vec<u8>>,
+    map: BTreeMap<String, String>,
+}
+
+/// The state of every shard of one node, shared with the test so it can
+/// look at what was applied.
+type View = Arc<Mutex<HashMap<ShardId, ShardData>>>;
+
+/// Contract violations seen by any state machine (applied out of order,
+/// twice, ...). A panic on the store thread would only show up as
+/// timeouts, so they are collected and checked by the test instead.
+type Faults = Arc<Mutex<Vec<String>>>;
+
+struct KvMachine {
+    node: u64,
+    dir: PathBuf,
+    data: View,
+    faults: Faults,
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u64).to_be_bytes());
+    out.extend_from_slice(b);
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn u64(&mut self) -> io::Result<u64> {
+        if self.buf.len() < 8 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "truncated"));
+        }
+        let (a, rest) = self.buf.split_at(8);
+        self.buf = rest;
+        let mut n = [0u8; 8];
+        n.copy_from_slice(a);
+        Ok(u64::from_be_bytes(n))
+    }
+
+    fn bytes(&mut self) -> io::Result<&'a [u8]> {
+        let len = usize::try_from(self.u64()?)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "length"))?;
+        if self.buf.len() < len {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "truncated"));
+        }
+        let (a, rest) = self.buf.split_at(len);
+        self.buf = rest;
+        Ok(a)
+    }
+
+    fn string(&mut self) -> io::Result<String> {
+        String::from_utf8(self.bytes()?.to_vec())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "utf-8"))
+    }
+}
+
+fn encode_map(out: &mut Vec<u8>, map: &BTreeMap<String, String>) {
+    out.extend_from_slice(&(map.len() as u64).to_be_bytes());
+    for (k, v) in map {
+        put_bytes(out, k.as_bytes());
+        put_bytes(out, v.as_bytes());
+    }
+}
+
+fn decode_map(r: &mut Reader<'_>) -> io::Result<BTreeMap<String, String>> {
+    let n = r.u64()?;
+    let mut map = BTreeMap::new();
+    for _ in 0..n {
+        let k = r.string()?;
+        let v = r.string()?;
+        map.insert(k, v);
+    }
+    Ok(map)
+}
+
+/// File format: applied index, metadata flag (+ bytes), the map.
+fn encode_shard(sd: &ShardData) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&sd.applied.to_be_bytes());
+    match &sd.meta {
+        Some(m) => {
+            out.push(1);
+            put_bytes(&mut out, m);
+        }
+        None => out.push(0),
+    }
+    encode_map(&mut out, &sd.map);
+    out
+}
+
+fn decode_shard(buf: &[u8]) -> io::Result<ShardData> {
+    let mut r = Reader { buf };
+    let applied = r.u64()?;
+    let (flag, rest) = r
+        .buf
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "truncated"))?;
+    r.buf = rest;
+    let meta = if *flag == 1 {
+        Some(r.bytes()?.to_vec())
+    } else {
+        None
+    };
+    let map = decode_map(&mut r)?;
+    Ok(ShardData { applied, meta, map })
+}
+
+/// Runs one command. Unknown commands change nothing (deterministically).
+fn execute(map: &mut BTreeMap<String, String>, cmd: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(cmd).ok()?;
+    let mut parts = text.splitn(3, ' ');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("SET"), Some(k), Some(v)) => map.insert(k.to_owned(), v.to_owned()),
+        _ => None,
+    }
+}
+
+impl KvMachine {
+    /// Opens (or creates) the state machine of `node` stored under `dir`.
+    fn open(node: u64, dir: &Path, faults: Faults) -> io::Result<KvMachine> {
+        fs::create_dir_all(dir)?;
+        let mut data = HashMap::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name
+                .strip_prefix("shard-")
+                .and_then(|s| s.strip_suffix(".kv"))
+                .and_then(|s| s.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            data.insert(id, decode_shard(&fs::read(entry.path())?)?);
+        }
+        Ok(KvMachine {
+            node,
+            dir: dir.to_owned(),
+            data: Arc::new(Mutex::new(data)),
+            faults,
+        })
+    }
+
+    fn path(&self, shard: ShardId) -> PathBuf {
+        self.dir.join(format!("shard-{shard}.kv"))
+    }
+
+    /// Writes the shard's whole state atomically (temporary file + rename).
+    fn persist(&self, shard: ShardId, sd: &ShardData) -> io::Result<()> {
+        let tmp = self.dir.join(format!("shard-{shard}.kv.tmp"));
+        fs::write(&tmp, encode_shard(sd))?;
+        fs::rename(&tmp, self.path(shard))
+    }
+
+    fn fault(&self, what: String) {
+        self.faults
+            .lock()
+            .push(format!("node {}: {what}", self.node));
+    }
+}
+
+impl StateMachine for KvMachine {
+    type Response = Applied;
+
+    fn applied_index(&self, shard: ShardId) -> u64 {
+        self.data.lock().get(&shard).map_or(0, |s| s.applied)
+    }
+
+    fn apply(&mut self, shard: ShardId, entries: &[(u64, &[u8])]) -> Vec<Applied> {
+        let mut data = self.data.lock();
+        let sd = data.entry(shard).or_default();
+        let mut out = Vec::with_capacity(entries.len());
+        let mut faults = Vec::new();
+        for &(index, cmd) in entries {
+            if index != sd.applied + 1 {
+                faults.push(format!(
+                    "shard {shard}: applied index {index} after {}",
+                    sd.applied
+                ));
+            }
+            let prev = execute(&mut sd.map, cmd);
+            sd.applied = index;
+            out.push(Applied { index, prev });
+        }
+        let snapshot = sd.clone();
+        drop(data);
+        for f in faults {
+            self.fault(f);
+        }
+        // An I/O failure must not let replicas diverge: crash the store.
+        self.persist(shard, &snapshot)
+            .unwrap_or_else(|e| panic!("persist shard {shard}: {e}"));
+        out
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        let shards: Vec<ShardId> = self.data.lock().keys().copied().collect();
+        for shard in shards {
+            fs::File::open(self.path(shard))?.sync_all()?;
+        }
+        fs::File::open(&self.dir)?.sync_all()
+    }
+
+    fn snapshot(&self, shard: ShardId) -> io::Result<(u64, Vec<u8>)> {
+        let data = self.data.lock();
+        let sd = data.get(&shard).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        encode_map(&mut out, &sd.map);
+        Ok((sd.applied, out))
+    }
+
+    fn restore(&mut self, shard: ShardId, index: u64, meta: &[u8], data: &[u8]) -> io::Result<()> {
+        let map = decode_map(&mut Reader { buf: data })?;
+        let sd = ShardData {
+            applied: index,
+            meta: Some(meta.to_vec()),
+            map,
+        };
+        self.persist(shard, &sd)?;
+        fs::File::open(self.path(shard))?.sync_all()?;
+        self.data.lock().insert(shard, sd);
+        Ok(())
+    }
+
+    fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>> {
+        self.data.lock().get(&shard).and_then(|s| s.meta.clone())
+    }
+}
+
+// ---------------------------------------------------------------------
+// The in-memory network
+// ---------------------------------------------------------------------
+
+type Router = RaftRouter<Applied>;
+type Outcome = Result<Applied, ProposeError>;
+
+#[derive(Default)]
+struct Net {
+    /// The running nodes.
+    routers: Mutex<HashMap<u64, Router>>,
+    /// Cut links, `(from, to)`.
+    cut: Mutex<HashSet<(u64, u64)>>,
+}
+
+impl Net {
+    fn router(&self, id: u64) -> Option<Router> {
+        self.routers.lock().get(&id).cloned()
+    }
+}
+
+struct MemTransport {
+    from: u64,
+    net: Arc<Net>,
+}
+
+impl Transport for MemTransport {
+    fn send(&self, to: u64, msgs: Vec<(ShardId, Message)>) {
+        let src = self.net.router(self.from);
+        let dst = self
+            .net
+            .router(to)
+            .filter(|_| !self.net.cut.lock().contains(&(self.from, to)));
+        let snapshots: Vec<ShardId> = msgs
+            .iter()
+            .filter(|(_, m)| m.get_msg_type() == MessageType::MsgSnapshot)
+            .map(|(s, _)| *s)
+            .collect();
+        let delivered = match dst {
+            Some(dst) => {
+                dst.deliver(msgs);
+                true
+            }
+            None => false,
+        };
+        // Report like a real bus would (the sender may not be registered
+        // yet during its first Ready cycles).
+        if let Some(src) = src {
+            if !delivered {
+                src.report_unreachable(to);
+            }
+            for shard in snapshots {
+                src.report_snapshot(shard, to, delivered);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// The cluster harness
+// ---------------------------------------------------------------------
+
+struct Node {
+    router: Router,
+    handle: JoinHandle<()>,
+    view: View,
+}
+
+struct Cluster {
+    net: Arc<Net>,
+    dir: tempfile::TempDir,
+    cfg: RaftConfig,
+    boots: Vec<ShardBootstrap>,
+    nodes: HashMap<u64, Node>,
+    faults: Faults,
+    _serial: parking_lot::MutexGuard<'static, ()>,
+}
+
+/// Ticks fast so elections take a fraction of a second.
+fn fast_cfg() -> RaftConfig {
+    RaftConfig {
+        node_id: 0,
+        tick_ms: 10,
+        election_ticks: 10,
+        heartbeat_ticks: 2,
+        compact_log_entries: 10_000,
+        max_batch: 1024,
+        sync_log: true,
+    }
+}
+
+fn shard(id: ShardId, voters: &[u64], preferred: Option<u64>) -> ShardBootstrap {
+    ShardBootstrap {
+        shard: id,
+        voters: voters.to_vec(),
+        preferred_leader: preferred,
+    }
+}
+
+fn set(k: &str, v: &str) -> Vec<u8> {
+    format!("SET {k} {v}").into_bytes()
+}
+
+/// Polls `f` every couple of milliseconds until it returns `Some`.
+fn poll<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The outcome of a proposal or read, if known yet.
+fn try_outcome<T>(
+    rx: &mut oneshot::Receiver<Result<T, ProposeError>>,
+) -> Option<Result<T, ProposeError>> {
+    match rx.try_recv() {
+        Ok(r) => Some(r),
+        Err(oneshot::error::TryRecvError::Empty) => None,
+        Err(oneshot::error::TryRecvError::Closed) => Some(Err(ProposeError::Stopped)),
+    }
+}
+
+fn wait_outcome<T>(
+    what: &str,
+    rx: &mut oneshot::Receiver<Result<T, ProposeError>>,
+) -> Result<T, ProposeError> {
+    poll(what, WAIT, || try_outcome(rx))
+}
+
+/// Watches `rx` for `dur` and fails if it resolves with `Ok`. Returns the
+/// outcome if it resolved with an error meanwhile.
+fn never_ok_for<T: std::fmt::Debug>(
+    what: &str,
+    rx: &mut oneshot::Receiver<Result<T, ProposeError>>,
+    dur: Duration,
+) -> Option<ProposeError> {
+    let until = Instant::now() + dur;
+    while Instant::now() < until {
+        match try_outcome(rx) {
+            Some(Ok(v)) => panic!("{what} acknowledged while it must not be: {v:?}"),
+            Some(Err(e)) => return Some(e),
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    None
+}
+
+impl Cluster {
+    fn new(ids: &[u64], boots: Vec<ShardBootstrap>, cfg: RaftConfig) -> Cluster {
+        let serial = SERIAL.lock();
+        let mut c = Cluster {
+            net: Arc::default(),
+            dir: tempfile::tempdir().expect("temp dir"),
+            cfg,
+            boots,
+            nodes: HashMap::new(),
+            faults: Arc::default(),
+            _serial: serial,
+        };
+        for &id in ids {
+            c.start(id);
+        }
+        c
+    }
+
+    fn node_dir(&self, id: u64) -> PathBuf {
+        self.dir.path().join(format!("node{id}"))
+    }
+
+    /// Starts node `id` (again) from its directory.
+    fn start(&mut self, id: u64) {
+        assert!(!self.nodes.contains_key(&id), "node {id} already runs");
+        let dir = self.node_dir(id);
+        let sm = KvMachine::open(id, &dir.join("sm"), self.faults.clone()).expect("open sm");
+        let view = sm.data.clone();
+        let cfg = RaftConfig {
+            node_id: id,
+            ..self.cfg.clone()
+        };
+        let transport = Arc::new(MemTransport {
+            from: id,
+            net: self.net.clone(),
+        });
+        let (router, handle) =
+            RaftStore::start(cfg, &dir.join("raft"), &self.boots, sm, transport).expect("start");
+        self.net.routers.lock().insert(id, router.clone());
+        self.nodes.insert(
+            id,
+            Node {
+                router,
+                handle,
+                view,
+            },
+        );
+    }
+
+    /// Stops node `id` and waits for its thread; nothing reaches it after.
+    fn stop(&mut self, id: u64) {
+        self.net.routers.lock().remove(&id);
+        let node = self.nodes.remove(&id).expect("node runs");
+        node.router.stop();
+        poll(&format!("node {id} to stop"), WAIT, || {
+            node.handle.is_finished().then_some(())
+        });
+        node.handle.join().expect("store thread panicked");
+    }
+
+    fn router(&self, id: u64) -> &Router {
+        &self.nodes.get(&id).expect("node runs").router
+    }
+
+    /// Cuts every link between `id` and the other nodes, both ways.
+    fn isolate(&self, id: u64, others: &[u64]) {
+        let mut cut = self.net.cut.lock();
+        for &o in others {
+            cut.insert((id, o));
+            cut.insert((o, id));
+        }
+    }
+
+    fn cut(&self, from: u64, to: u64) {
+        self.net.cut.lock().insert((from, to));
+    }
+
+    fn heal_all(&self) {
+        self.net.cut.lock().clear();
+    }
+
+    fn data(&self, id: u64, shard: ShardId) -> ShardData {
+        self.nodes[&id]
+            .view
+            .lock()
+            .get(&shard)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The node all of `among` agree leads `shard`, if any.
+    fn agreed_leader(&self, shard: ShardId, among: &[u64]) -> Option<u64> {
+        let infos: Vec<_> = among
+            .iter()
+            .map(|&id| self.router(id).shard_info(shard).expect("hosted"))
+            .collect();
+        let leader = infos.first()?.leader?;
+        let all_agree = infos.iter().all(|i| i.leader == Some(leader));
+        let leader_knows = among
+            .iter()
+            .zip(&infos)
+            .any(|(&id, i)| id == leader && i.role == ShardRole::Leader && i.term == infos[0].term);
+        let same_term = infos.iter().all(|i| i.term == infos[0].term);
+        (all_agree && leader_knows && same_term).then_some(leader)
+    }
+
+    fn wait_leader(&self, shard: ShardId, among: &[u64]) -> u64 {
+        poll(
+            &format!("a leader of shard {shard} among {among:?}"),
+            WAIT,
+            || self.agreed_leader(shard, among),
+        )
+    }
+
+    /// Waits until all of `among` agree that `who` leads `shard`; on
+    /// timeout, fails with what each of them published.
+    fn wait_led_by(&self, shard: ShardId, among: &[u64], who: u64) {
+        let deadline = Instant::now() + WAIT;
+        while self.agreed_leader(shard, among) != Some(who) {
+            if Instant::now() >= deadline {
+                let infos: Vec<_> = among
+                    .iter()
+                    .map(|&id| (id, self.router(id).shard_info(shard)))
+                    .collect();
+                panic!("timed out waiting for node {who} to lead shard {shard}: {infos:#?}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Any node of `among` that thinks it leads `shard` (highest term).
+    fn some_leader(&self, shard: ShardId, among: &[u64]) -> Option<u64> {
+        among
+            .iter()
+            .filter_map(|&id| {
+                let i = self.router(id).shard_info(shard)?;
+                (i.role == ShardRole::Leader).then_some((i.term, id))
+            })
+            .max()
+            .map(|(_, id)| id)
+    }
+
+    fn propose(&self, id: u64, shard: ShardId, cmd: Vec<u8>) -> oneshot::Receiver<Outcome> {
+        self.router(id).propose(shard, cmd)
+    }
+
+    /// Writes through whichever node of `among` leads, retrying lost
+    /// proposals (SET is idempotent) until the deadline.
+    fn put(&self, shard: ShardId, among: &[u64], k: &str, v: &str) -> Applied {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "put {k} on shard {shard} timed out"
+            );
+            let Some(leader) = self.some_leader(shard, among) else {
+                std::thread::sleep(Duration::from_millis(2));
+                continue;
+            };
+            let mut rx = self.propose(leader, shard, set(k, v));
+            match wait_outcome("a put", &mut rx) {
+                Ok(a) => return a,
+                Err(e) if e.is_retryable() => std::thread::sleep(Duration::from_millis(2)),
+                Err(e) => panic!("put {k}: {e}"),
+            }
+        }
+    }
+
+    /// Waits until every node of `ids` has applied the same entries (at
+    /// least up to what any of them knew committed when called) and holds
+    /// the same map; returns that state.
+    fn wait_converged(&self, shard: ShardId, ids: &[u64]) -> ShardData {
+        let commit = ids
+            .iter()
+            .map(|&id| {
+                self.router(id)
+                    .shard_info(shard)
+                    .expect("hosted")
+                    .commit_index
+            })
+            .max()
+            .unwrap_or(0);
+        poll(
+            &format!("replicas {ids:?} of shard {shard} to converge"),
+            WAIT,
+            || {
+                let first = self.data(ids[0], shard);
+                let same = ids.iter().all(|&id| {
+                    let d = self.data(id, shard);
+                    d.applied == first.applied && d.map == first.map
+                });
+                (same && first.applied >= commit).then_some(first)
+            },
+        )
+    }
+
+    fn assert_no_faults(&self) {
+        let faults = self.faults.lock();
+        assert!(
+            faults.is_empty(),
+            "state machine contract violated: {faults:?}"
+        );
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.net.routers.lock().clear();
+        for (_, node) in self.nodes.drain() {
+            node.router.stop();
+            let deadline = Instant::now() + WAIT;
+            while !node.handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if node.handle.is_finished() {
+                let _ = node.handle.join();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------
+
+const ALL: [u64; 3] = [1, 2, 3];
+
+/// One shard led by node 1, with a first write committed.
+fn one_shard_led_by_1(cfg: RaftConfig) -> Cluster {
+    let c = Cluster::new(&ALL, vec![shard(1, &ALL, Some(1))], cfg);
+    c.wait_led_by(1, &ALL, 1);
+    c.put(1, &[1], "init", "0");
+    c
+}
+
+#[test]
+fn three_shards_elect_their_preferred_leaders_and_replicate() {
+    let boots = (1..=3).map(|s| shard(s, &ALL, Some(s))).collect();
+    let c = Cluster::new(&ALL, boots, fast_cfg());
+    for s in 1..=3 {
+        c.wait_led_by(s, &ALL, s);
+        for id in ALL {
+            let info = c.router(id).shard_info(s).expect("hosted");
+            assert_eq!(info.voters, ALL.to_vec());
+        }
+    }
+    let mut indexes = Vec::new();
+    for s in 1..=3 {
+        let mut rx = c.propose(s, s, set(&format!("k{s}"), &format!("v{s}")));
+        let applied = wait_outcome("a write on its leader", &mut rx).expect("write applied");
+        assert_eq!(applied.prev, None);
+        indexes.push(applied.index);
+    }
+    for s in 1..=3u64 {
+        let state = c.wait_converged(s, &ALL);
+        assert!(state.applied >= indexes[s as usize - 1]);
+        let mut expected = BTreeMap::new();
+        expected.insert(format!("k{s}"), format!("v{s}"));
+        for id in ALL {
+            assert_eq!(c.data(id, s).map, expected, "node {id} shard {s}");
+        }
+    }
+    // The same key again returns the previous value.
+    let mut rx = c.propose(2, 2, set("k2", "w2"));
+    let applied = wait_outcome("an overwrite", &mut rx).expect("overwrite applied");
+    assert_eq!(applied.prev.as_deref(), Some("v2"));
+    c.assert_no_faults();
+}
+
+/// Leadership moved away from a shard's preferred node goes back to it,
+/// every time, whatever the phase of the new leader's election timer
+/// relative to the balance tick.
+#[test]
+
+fn leadership_returns_to_the_preferred_node_after_each_move() {
+    let boots = (1..=3).map(|s| shard(s, &ALL, Some(s))).collect();
+    let c = Cluster::new(&ALL, boots, fast_cfg());
+    for s in 1..=3 {
+        c.wait_led_by(s, &ALL, s);
+    }
+    let tick = Duration::from_millis(fast_cfg().tick_ms);
+    for round in 0..10u32 {
+        // Not a synchronization: starts each round's moves at another
+        // phase of the tick cycle (the stores' tick counters run roughly
+        // in step), so the new leaders' election timers take every phase
+        // relative to the balance tick.
+        std::thread::sleep(tick * round + tick / 3);
+        let mut terms = Vec::new();
+        for s in 1..=3u64 {
+            terms.push(c.router(s).shard_info(s).expect("hosted").term);
+            c.router(s).transfer_leader(s, s % 3 + 1);
+        }
+        for s in 1..=3u64 {
+            // A move away and one back: two elections, two terms.
+            let want = terms[s as usize - 1] + 2;
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let info = c.router(s).shard_info(s).expect("hosted");
+                if c.agreed_leader(s, &ALL) == Some(s) && info.term >= want {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round}: shard {s} did not come back to node {s}: {:#?}",
+                    ALL.map(|id| c.router(id).shard_info(s))
+                );
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+    c.assert_no_faults();
+}
+
+#[test]
+fn follower_rejects_proposals_with_the_leader_hint() {
+    let c = one_shard_led_by_1(fast_cfg());
+    for id in [2, 3] {
+        let mut rx = c.propose(id, 1, set("k", "v"));
+        assert_eq!(
+            wait_outcome("a proposal on a follower", &mut rx),
+            Err(ProposeError::NotLeader {
+                shard: 1,
+                leader: Some(1)
+            })
+        );
+    }
+    let mut rx = c.propose(1, 99, set("k", "v"));
+    assert_eq!(
+        wait_outcome("a proposal to an unknown shard", &mut rx),
+        Err(ProposeError::UnknownShard(99))
+    );
+    // Nothing of the rejected proposals was applied anywhere.
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.get("k"), None);
+    c.assert_no_faults();
+}
+
+#[test]
+fn leader_failover_then_the_old_leader_restarts_and_catches_up() {
+    let mut c = one_shard_led_by_1(fast_cfg());
+    c.stop(1);
+    let new_leader = c.wait_leader(1, &[2, 3]);
+    assert_ne!(new_leader, 1);
+    for i in 0..20 {
+        c.put(1, &[2, 3], &format!("k{i}"), &format!("v{i}"));
+    }
+    c.start(1);
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.len(), 21, "{:?}", state.map);
+    for i in 0..20 {
+        assert_eq!(state.map.get(&format!("k{i}")), Some(&format!("v{i}")));
+    }
+    c.put(1, &ALL, "after", "restart");
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.get("after").map(String::as_str), Some("restart"));
+    c.assert_no_faults();
+}
+
+#[test]
+fn lagging_follower_catches_up_by_snapshot_and_keeps_it_across_restart() {
+    let cfg = RaftConfig {
+        compact_log_entries: 20,
+        ..fast_cfg()
+    };
+    let mut c = one_shard_led_by_1(cfg);
+    c.isolate(3, &[1, 2]);
+    let stale_last = c.router(3).shard_info(1).expect("hosted").last_log_index;
+    let mut pending: Vec<_> = (0..200)
+        .map(|i| c.propose(1, 1, set(&format!("k{i}"), &format!("v{i}"))))
+        .collect();
+    for rx in &mut pending {
+        wait_outcome("a write with node 3 away", rx).expect("write applied by 1 and 2");
+    }
+    // The published state trails the answers by one Ready cycle: poll.
+    poll("the leader to compact its log past node 3", WAIT, || {
+        let info = c.router(1).shard_info(1).expect("hosted");
+        (info.first_log_index > stale_last + 1).then_some(())
+    });
+    assert_eq!(
+        c.router(3)
+            .stats()
+            .snapshots_received
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    c.heal_all();
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.len(), 201);
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(load(&c.router(3).stats().snapshots_received) > 0);
+    assert!(load(&c.router(1).stats().snapshots_generated) > 0);
+    assert!(load(&c.router(1).stats().snapshots_sent) > 0);
+    assert!(c.data(3, 1).meta.is_some(), "node 3 restored no snapshot");
+
+    // The snapshot (data and Raft log reset) survives a restart.
+    let before = c.data(3, 1);
+    c.stop(3);
+    c.start(3);
+    let reloaded = c.data(3, 1);
+    assert_eq!(
+        (reloaded.applied, &reloaded.map),
+        (before.applied, &before.map),
+        "state after restart differs"
+    );
+    let info = c.router(3).shard_info(1).expect("hosted");
+    assert!(info.first_log_index > stale_last + 1, "{info:?}");
+    c.put(1, &ALL, "after", "restart");
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.len(), 202);
+
+    // The leader, whose log was compacted, restarts from it too.
+    c.stop(1);
+    c.put(1, &[2, 3], "leader", "away");
+    c.start(1);
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.len(), 203);
+    c.assert_no_faults();
+}
+
+#[test]
+fn read_index_and_leases() {
+    let c = one_shard_led_by_1(fast_cfg());
+    let election = c.router(1).election_timeout();
+    poll("a lease on node 1", WAIT, || {
+        c.router(1).lease_read_ok(1).then_some(())
+    });
+    for id in [2, 3] {
+        assert!(!c.router(id).lease_read_ok(1), "follower {id} has a lease");
+    }
+    let mut rx = c.router(1).read_index(1);
+    assert_eq!(wait_outcome("a read index on the leader", &mut rx), Ok(()));
+    for id in [2, 3] {
+        let mut rx = c.router(id).read_index(1);
+        assert_eq!(
+            wait_outcome("a read index on a follower", &mut rx),
+            Err(ProposeError::NotLeader {
+                shard: 1,
+                leader: Some(1)
+            })
+        );
+    }
+
+    // Cut node 1 off: its lease runs out, and nothing it is asked is
+    // acknowledged.
+    c.isolate(1, &[2, 3]);
+    let cut_at = Instant::now();
+    let mut write = c.propose(1, 1, set("lost", "1"));
+    let mut read = c.router(1).read_index(1);
+    poll("node 1's lease to end", WAIT, || {
+        (!c.router(1).lease_read_ok(1)).then_some(())
+    });
+    let lease_lasted = cut_at.elapsed();
+    assert!(
+        lease_lasted < election * 5,
+        "lease outlived the partition by {lease_lasted:?}"
+    );
+    // No other leader may exist while node 1 could still serve reads.
+    poll("a new leader among 2 and 3", WAIT, || {
+        let l = c.agreed_leader(1, &[2, 3]);
+        if l.is_some() {
+            assert!(!c.router(1).lease_read_ok(1), "two leaders may serve reads");
+        }
+        l
+    });
+    let read_outcome = wait_outcome("the read on the cut-off leader", &mut read);
+    assert!(read_outcome.is_err(), "{read_outcome:?}");
+    let early = never_ok_for("a write on a cut-off leader", &mut write, election * 3);
+    assert!(!c.router(1).lease_read_ok(1));
+    c.put(1, &[2, 3], "new", "leader");
+    c.heal_all();
+    // The cut-off leader stepped down with the write in flight: its
+    // outcome is unknown to it (or, if it heard later, dropped).
+    let outcome = match early {
+        Some(e) => Err(e),
+        None => wait_outcome("the cut-off write after healing", &mut write),
+    };
+    assert!(
+        matches!(outcome, Err(ProposeError::Dropped | ProposeError::Unknown)),
+        "{outcome:?}"
+    );
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map.get("lost"), None);
+    assert_eq!(state.map.get("new").map(String::as_str), Some("leader"));
+    c.assert_no_faults();
+}
+
+#[test]
+fn pending_proposal_on_isolated_leader_resolves_after_heal() {
+    let c = one_shard_led_by_1(fast_cfg());
+    let election = c.router(1).election_timeout();
+    c.isolate(1, &[2, 3]);
+    let mut pending = c.propose(1, 1, set("p", "1"));
+    let mut early = None;
+    poll("a new leader among 2 and 3", WAIT, || {
+        if early.is_none() {
+            early = never_ok_for("the isolated proposal", &mut pending, Duration::ZERO);
+        }
+        c.agreed_leader(1, &[2, 3])
+    });
+    for i in 0..5 {
+        c.put(1, &[2, 3], &format!("k{i}"), "x");
+    }
+    if early.is_none() {
+        early = never_ok_for("the isolated proposal", &mut pending, election * 3);
+    }
+    c.heal_all();
+    let outcome = match early {
+        Some(e) => Err(e),
+        None => wait_outcome("the isolated proposal after healing", &mut pending),
+    };
+    let state = c.wait_converged(1, &ALL);
+    match outcome {
+        Ok(a) => assert_eq!(
+            state.map.get("p").map(String::as_str),
+            Some("1"),
+            "acked at {a:?}"
+        ),
+        Err(ProposeError::Dropped) => assert_eq!(state.map.get("p"), None),
+        // Stepping down with it in flight: either state is allowed.
+        Err(ProposeError::Unknown) => {}
+        Err(e) => panic!("unexpected outcome {e:?}"),
+    }
+    c.assert_no_faults();
+}
+
+#[test]
+fn single_voter_is_elected_at_once_and_survives_restart() {
+    let cfg = RaftConfig {
+        // An election by timeout would take 10 s: a quick leader proves
+        // the single voter campaigned at once.
+        election_ticks: 1000,
+        ..fast_cfg()
+    };
+    let mut c = Cluster::new(&[1], vec![shard(1, &[1], None), shard(2, &[], None)], cfg);
+    let quick = Duration::from_secs(3);
+    for s in [1, 2] {
+        poll("the single voter to lead", quick, || {
+            (c.agreed_leader(s, &[1]) == Some(1)).then_some(())
+        });
+        assert_eq!(c.router(1).shard_info(s).expect("hosted").voters, vec![1]);
+    }
+    let mut last = 0;
+    for i in 0..10 {
+        let mut rx = c.propose(1, 1, set("k", &i.to_string()));
+        let a = wait_outcome("a single-voter write", &mut rx).expect("applied");
+        assert!(a.index > last);
+        last = a.index;
+        assert_eq!(a.prev, (i > 0).then(|| (i - 1).to_string()));
+    }
+    let mut rx = c.router(1).read_index(1);
+    assert_eq!(wait_outcome("a single-voter read index", &mut rx), Ok(()));
+    assert!(c.router(1).lease_read_ok(1));
+
+    c.stop(1);
+    c.start(1);
+    assert_eq!(c.data(1, 1).map.get("k").map(String::as_str), Some("9"));
+    poll("the single voter to lead after restart", quick, || {
+        (c.agreed_leader(1, &[1]) == Some(1)).then_some(())
+    });
+    let mut rx = c.propose(1, 1, set("k", "10"));
+    let a = wait_outcome("a write after restart", &mut rx).expect("applied");
+    assert!(a.index > last);
+    assert_eq!(a.prev.as_deref(), Some("9"));
+    c.assert_no_faults();
+}
+
+/// A leader cut off with several proposals is replaced, learns the new
+/// leader's shorter log, then leads again (its preferred shard) and
+/// proposes at an index one of its old, lost proposals had. Every new
+/// proposal must be acknowledged: each was applied.
+#[test]
+
+fn new_proposal_at_the_index_of_an_old_lost_one_is_acknowledged() {
+    let c = one_shard_led_by_1(fast_cfg());
+    c.isolate(1, &[2, 3]);
+    let mut old: Vec<_> = (0..3)
+        .map(|i| c.propose(1, 1, set(&format!("old{i}"), "x")))
+        .collect();
+    let new_leader = c.wait_leader(1, &[2, 3]);
+    let new_term = c.router(new_leader).shard_info(1).expect("hosted").term;
+    poll("the new leader to commit its first entry", WAIT, || {
+        let i = c.router(new_leader).shard_info(1).expect("hosted");
+        (i.applied_index == i.last_log_index && i.term == new_term).then_some(())
+    });
+    c.heal_all();
+    // Balancing hands the shard back to node 1.
+    c.wait_led_by(1, &ALL, 1);
+    let mut new: Vec<_> = (0..3)
+        .map(|i| c.propose(1, 1, set(&format!("new{i}"), "y")))
+        .collect();
+    // The old ones resolve once their indexes are applied.
+    for (i, rx) in old.iter_mut().enumerate() {
+        let outcome = wait_outcome("an old proposal", rx);
+        assert!(
+            matches!(outcome, Err(ProposeError::Dropped | ProposeError::Unknown)),
+            "old{i}: {outcome:?}"
+        );
+    }
+    let outcomes: Vec<_> = new
+        .iter_mut()
+        .map(|rx| wait_outcome("a new proposal", rx))
+        .collect();
+    let state = c.wait_converged(1, &ALL);
+    for (i, o) in outcomes.iter().enumerate() {
+        let key = format!("new{i}");
+        let applied = state.map.contains_key(&key);
+        assert!(
+            o.is_ok() == applied,
+            "{key}: outcome {o:?} but applied = {applied}; state {state:?}"
+        );
+        assert!(o.is_ok(), "{key}: {o:?}");
+    }
+    for i in 0..3 {
+        assert_eq!(state.map.get(&format!("old{i}")), None);
+    }
+    c.assert_no_faults();
+}
+
+/// A proposal that reached one follower before its leader was cut off is
+/// committed by the next leader; the old leader then catches up through
+/// a snapshot. It must not be told `Dropped` (not applied): it was.
+#[test]
+
+fn proposal_committed_elsewhere_is_not_reported_dropped_after_a_snapshot() {
+    let cfg = RaftConfig {
+        compact_log_entries: 20,
+        ..fast_cfg()
+    };
+    let c = one_shard_led_by_1(cfg);
+    // Node 1 can still send to node 2, but hears nothing back.
+    c.cut(2, 1);
+    c.cut(3, 1);
+    c.cut(1, 3);
+    let before = c.router(1).shard_info(1).expect("hosted").last_log_index;
+    let mut p = c.propose(1, 1, set("p", "1"));
+    let p_index = poll("node 1 to append p", WAIT, || {
+        let last = c.router(1).shard_info(1).expect("hosted").last_log_index;
+        (last > before).then_some(last)
+    });
+    poll("node 2 to append p", WAIT, || {
+        (c.router(2).shard_info(1).expect("hosted").last_log_index >= p_index).then_some(())
+    });
+    c.isolate(1, &[2, 3]);
+    let new_leader = c.wait_leader(1, &[2, 3]);
+    assert_eq!(new_leader, 2, "only node 2 has p, only it can win");
+    for i in 0..60 {
+        c.put(1, &[2, 3], &format!("k{i}"), "x");
+    }
+    assert_eq!(c.data(2, 1).map.get("p").map(String::as_str), Some("1"));
+    poll("node 2 to compact its log past p", WAIT, || {
+        let info = c.router(2).shard_info(1).expect("hosted");
+        (info.first_log_index > p_index + 1).then_some(())
+    });
+    c.heal_all();
+    let outcome = wait_outcome("p after healing", &mut p);
+    let state = c.wait_converged(1, &ALL);
+    assert!(
+        c.router(1)
+            .stats()
+            .snapshots_received
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    assert_eq!(state.map.get("p").map(String::as_str), Some("1"));
+    assert_ne!(
+        outcome,
+        Err(ProposeError::Dropped),
+        "p was applied everywhere but its proposer was told it was dropped"
+    );
+    c.assert_no_faults();
+}
+
+/// While a leader hands its shard over, the new leader may commit writes
+/// before the old one hears of it: the old one must stop serving lease
+/// reads as soon as the transfer starts.
+#[test]
+
+fn no_lease_reads_while_leadership_is_being_transferred() {
+    let cfg = RaftConfig {
+        tick_ms: 20,
+        election_ticks: 25,
+        ..fast_cfg()
+    };
+    let c = one_shard_led_by_1(cfg);
+    // Node 2 must be caught up for the transfer to start at once.
+    c.wait_converged(1, &ALL);
+    poll("a lease on node 1", WAIT, || {
+        c.router(1).lease_read_ok(1).then_some(())
+    });
+    // Node 1 keeps sending but hears nothing back (its answers are slow).
+    c.cut(2, 1);
+    c.cut(3, 1);
+    c.router(1).transfer_leader(1, 2);
+    poll("node 2 to lead", WAIT, || {
+        let l = c.agreed_leader(1, &[2, 3]);
+        if l == Some(2) {
+            assert!(
+                !c.router(1).lease_read_ok(1),
+                "old leader still has a lease"
+            );
+        }
+        (l == Some(2)).then_some(())
+    });
+    let mut rx = c.propose(2, 1, set("k", "new"));
+    wait_outcome("a write on the new leader", &mut rx).expect("applied");
+    assert!(
+        !c.router(1).lease_read_ok(1),
+        "the old leader could serve a stale read of k"
+    );
+    c.heal_all();
+    c.wait_converged(1, &ALL);
+    c.assert_no_faults();
+}

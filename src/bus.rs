@@ -1,0 +1,77 @@
+//! Wires the node to the cluster bus: Raft messages leave through it and
+//! what it receives goes to the Raft store.
+//!
+//! A one-node cluster starts no bus. Otherwise the bus listens on the
+//! client port plus `--bus-port-offset` (of `--bind`), knows every peer's
+//! bus address from `--peers`, and uses mutual TLS when `--tls-cert`,
+//! `--tls-key` and `--tls-ca` are given (plain TCP, with a warning in the
+//! log, when not).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use redraft_cluster::bus::{Bus, BusConfig, BusInbox, TlsPaths};
+use redraft_cluster::{RaftMessage, RaftRouter, ShardId, Transport};
+use redraft_resp::Reply;
+
+use crate::node::Node;
+
+/// Feeds the Raft store with what the bus receives.
+struct Inbox(RaftRouter<Reply>);
+
+impl BusInbox for Inbox {
+    fn deliver(&self, _from_node: u64, msgs: Vec<(u64, RaftMessage)>) {
+        self.0.deliver(msgs);
+    }
+
+    fn unreachable(&self, node: u64) {
+        self.0.report_unreachable(node);
+    }
+
+    fn snapshot_status(&self, shard: u64, node: u64, ok: bool) {
+        self.0.report_snapshot(shard, node, ok);
+    }
+}
+
+struct BusTransport(Bus);
+
+impl Transport for BusTransport {
+    fn send(&self, to: u64, msgs: Vec<(ShardId, RaftMessage)>) {
+        self.0.send(to, msgs);
+    }
+}
+
+/// Starts the bus of a multi-node cluster and plugs it into the node's
+/// Raft store; `None` for a one-node cluster.
+pub async fn start(node: &Arc<Node>) -> io::Result<Option<Bus>> {
+    if node.nodes.len() < 2 {
+        return Ok(None);
+    }
+    let cfg = &node.config;
+    let listen = cfg.bus_addr(SocketAddr::new(cfg.bind, cfg.port));
+    let tls = match (&cfg.tls_cert, &cfg.tls_key, &cfg.tls_ca) {
+        (Some(cert), Some(key), Some(ca)) => Some(TlsPaths {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: ca.clone(),
+        }),
+        _ => None,
+    };
+    let bus = Bus::start(
+        BusConfig {
+            node_id: node.raft_id(),
+            listen,
+            tls,
+        },
+        Arc::new(Inbox(node.raft.clone())),
+    )
+    .await
+    .map_err(|e| io::Error::new(e.kind(), format!("cluster bus on {listen}: {e}")))?;
+    for peer in node.nodes.iter().filter(|p| p.id != node.raft_id()) {
+        bus.set_peer(peer.id, cfg.bus_addr(peer.addr));
+    }
+    node.transport.set(Arc::new(BusTransport(bus.clone())));
+    tracing::info!(%listen, plaintext = bus.is_plaintext(), "cluster bus ready");
+    Ok(Some(bus))
+}
