@@ -72,6 +72,7 @@ pub async fn start(node: &Arc<Node>) -> io::Result<Option<Bus>> {
         bus.set_peer(peer.id, cfg.bus_addr(peer.addr));
     }
     node.transport.set(Arc::new(BusTransport(bus.clone())));
+    let _ = node.bus.set(bus.clone());
     tracing::info!(%listen, plaintext = bus.is_plaintext(), "cluster bus ready");
     Ok(Some(bus))
 }

@@ -84,22 +84,39 @@ fn moved(node: &Node, slot: Slot, leader: u64) -> Reply {
 }
 
 /// Where a command for `shard` must go when this node cannot serve it:
-/// MOVED to the shard's leader as this node knows it, else CLUSTERDOWN
-/// (an election is running, or this node is cut off from the leader).
+/// MOVED to the shard's leader as this node knows it. With no leader known:
+/// while this node can reach a quorum of the shard's replicas an election
+/// is running, so CLUSTERDOWN (clients retry); when it cannot, it is the
+/// one cut off, so MOVED to another replica, which a client that can still
+/// reach it will find the new leader through (a client that stayed on the
+/// cut-off node would otherwise retry here forever).
 fn redirect(node: &Node, shard: ShardId, slot: Slot) -> Reply {
-    let leader = match node.raft.shard_info(shard) {
-        Some(info) => info.leader,
-        None => crate::node::placement(
+    let me = node.raft_id();
+    let Some(info) = node.raft.shard_info(shard) else {
+        let guess = crate::node::placement(
             &node.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
             &[shard],
             node.config.replicas,
         )
         .first()
-        .and_then(|b| b.preferred_leader),
+        .and_then(|b| b.preferred_leader);
+        return match guess {
+            Some(l) if l != me => moved(node, slot, l),
+            _ => Reply::error("CLUSTERDOWN The cluster is down"),
+        };
     };
-    match leader {
-        Some(l) if l != node.raft_id() => moved(node, slot, l),
-        _ => Reply::error("CLUSTERDOWN The cluster is down"),
+    match info.leader {
+        Some(l) if l != me => moved(node, slot, l),
+        _ => {
+            let others: Vec<u64> = info.voters.iter().copied().filter(|&v| v != me).collect();
+            let reachable = others.iter().filter(|&&v| node.peer_connected(v)).count();
+            let quorum = info.voters.len() / 2 + 1;
+            if !others.is_empty() && reachable + 1 < quorum {
+                moved(node, slot, others[usize::from(slot) % others.len()])
+            } else {
+                Reply::error("CLUSTERDOWN The cluster is down")
+            }
+        }
     }
 }
 

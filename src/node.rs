@@ -87,6 +87,8 @@ pub struct Node {
     pub nodes: Vec<PeerSpec>,
     /// Where Raft messages leave; the cluster bus once it is started.
     pub transport: Arc<LateTransport>,
+    /// The cluster bus, once started (multi-node clusters only).
+    pub bus: std::sync::OnceLock<redraft_cluster::Bus>,
     /// Shared with the state machine: keyless writes (FLUSHALL) apply to
     /// the slot ranges of the shard they were proposed to.
     pub slots: Arc<RwLock<SlotMap>>,
@@ -141,6 +143,7 @@ impl Node {
             raft,
             nodes,
             transport,
+            bus: std::sync::OnceLock::new(),
             slots,
             clients: ClientRegistry::default(),
             stats: Stats::default(),
@@ -148,6 +151,11 @@ impl Node {
             raft_thread: parking_lot::Mutex::new(Some(handle)),
             shutdown_requested: tokio::sync::Notify::new(),
         }))
+    }
+
+    /// Whether the bus currently has a live stream to node `id`.
+    pub fn peer_connected(&self, id: u64) -> bool {
+        self.bus.get().is_some_and(|b| b.is_connected(id))
     }
 
     /// This node's Raft id.

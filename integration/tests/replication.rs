@@ -892,6 +892,11 @@ fn a_partitioned_node_acknowledges_nothing_and_heals() {
                 h.attempt(n);
                 let kind = match c.cmd(&["SET", &iso_key, &register_value(&iso_key, n)]) {
                     Ok(Frame::SimpleString(s)) if s == b"OK" => "OK".to_string(),
+                    // A write in flight when the node stepped down: not
+                    // acknowledged, outcome unknown.
+                    Ok(Frame::Error(e)) if e.starts_with("ERR write outcome unknown") => {
+                        "outcome unknown".to_string()
+                    }
                     Ok(Frame::Error(e)) => e.split_whitespace().next().unwrap_or("").to_string(),
                     Ok(other) => format!("unexpected {}", frame_text(&other)),
                     Err(_) => {
@@ -963,6 +968,7 @@ fn a_partitioned_node_acknowledges_nothing_and_heals() {
                 "MOVED",
                 "CLUSTERDOWN",
                 "TRYAGAIN",
+                "outcome unknown",
                 "timeout or I/O error",
                 "connect failed"
             ]
