@@ -73,9 +73,7 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
                             Ok(Ok(())) => dispatch_confirmed(&mut session, &node, args),
                             // Leadership moved or the quorum round failed:
                             // the client retries (and follows MOVED).
-                            _ => Outcome::Reply(Reply::error(
-                                "TRYAGAIN Leadership changed during the read, retry",
-                            )),
+                            _ => Outcome::Reply(crate::dispatch::read_retry_error()),
                         },
                         o => o,
                     };
@@ -83,10 +81,8 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
                     match outcome {
                         Outcome::Reply(r) => queue.push_back(Slot::Ready(r, silent)),
                         Outcome::Pending(p) => queue.push_back(Slot::Waiting(p, silent)),
-                        Outcome::ReadIndex(..) => queue.push_back(Slot::Ready(
-                            Reply::error("TRYAGAIN Leadership changed during the read, retry"),
-                            silent,
-                        )),
+                        Outcome::ReadIndex(..) => queue
+                            .push_back(Slot::Ready(crate::dispatch::read_retry_error(), silent)),
                     }
                     if session.close_after_reply {
                         break;

@@ -24,6 +24,32 @@ pub enum Outcome {
     ReadIndex(oneshot::Receiver<Result<(), ProposeError>>, Vec<Bytes>),
 }
 
+impl Outcome {
+    /// The reply, once any awaited write or read barrier resolved. For
+    /// callers that handle one command at a time (tests, tools); a
+    /// connection pipelines instead.
+    pub async fn resolve(self, session: &mut Session, node: &Node) -> Reply {
+        match self {
+            Outcome::Reply(r) => r,
+            Outcome::Pending(p) => p.wait(node).await,
+            Outcome::ReadIndex(rx, args) => match rx.await {
+                Ok(Ok(())) => match dispatch_confirmed(session, node, args) {
+                    Outcome::Reply(r) => r,
+                    Outcome::Pending(p) => p.wait(node).await,
+                    Outcome::ReadIndex(..) => read_retry_error(),
+                },
+                _ => read_retry_error(),
+            },
+        }
+    }
+}
+
+/// The reply to a read whose ReadIndex round failed: leadership moved, or
+/// no quorum answered; the client retries (and follows MOVED).
+pub fn read_retry_error() -> Reply {
+    Reply::error("TRYAGAIN Leadership changed during the read, retry")
+}
+
 /// A proposed write: one proposal, or one per shard for a keyless write
 /// (FLUSHALL) that covers every shard of the node.
 pub struct PendingWrite {

@@ -315,6 +315,7 @@ fn run(seed: u64, commands: usize) {
                 })
                 .unwrap_or_else(|_| panic!("seed {seed}, command {i}: {argv:?} was never answered"))
             }
+            o @ Outcome::ReadIndex(..) => rt.block_on(o.resolve(&mut session, &node)),
         };
         errors += usize::from(reply.is_error());
         check_reply(&argv, &reply);
@@ -343,6 +344,7 @@ fn run(seed: u64, commands: usize) {
     let reply = match dispatch(&mut session, &node, set) {
         Outcome::Reply(r) => r,
         Outcome::Pending(p) => rt.block_on(p.wait(&node)),
+        o @ Outcome::ReadIndex(..) => rt.block_on(o.resolve(&mut session, &node)),
     };
     assert_eq!(reply, Reply::ok(), "seed {seed}: SET after the run");
     let get: Vec<Bytes> = ["GET", "fuzz:alive"].map(Bytes::from).to_vec();
@@ -391,6 +393,7 @@ fn every_command_with_random_arguments() {
                         tokio::time::timeout(Duration::from_secs(10), p.wait(&node)).await
                     })
                     .unwrap_or_else(|_| panic!("{argv:?} was never answered")),
+                o @ Outcome::ReadIndex(..) => rt.block_on(o.resolve(&mut session, &node)),
             };
             check_reply(&argv, &reply);
             assert!(

@@ -404,7 +404,7 @@ pub(crate) mod testing {
     use redraft_resp::{Protocol, Reply};
 
     use crate::config::Config;
-    use crate::dispatch::{dispatch, Outcome};
+    use crate::dispatch::dispatch;
     use crate::node::Node;
     use crate::session::Session;
 
@@ -450,17 +450,8 @@ pub(crate) mod testing {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            match dispatch(s, &self.node, args) {
-                Outcome::Reply(r) => r,
-                Outcome::Pending(p) => rt.block_on(p.wait(&self.node)),
-                Outcome::ReadIndex(rx, args) => match rt.block_on(rx) {
-                    Ok(Ok(())) => match crate::dispatch::dispatch_confirmed(s, &self.node, args) {
-                        Outcome::Reply(r) => r,
-                        _ => panic!("a confirmed read replies at once"),
-                    },
-                    other => panic!("read index failed: {other:?}"),
-                },
-            }
+            let outcome = dispatch(s, &self.node, args);
+            rt.block_on(outcome.resolve(s, &self.node))
         }
     }
 
