@@ -17,6 +17,9 @@ use crate::engine::EngineKind;
                   shard's Raft group and persisted (fsync) before it is acknowledged."
 )]
 pub struct Config {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Client port (RESP).
     #[arg(long, default_value_t = 6379)]
     pub port: u16,
@@ -112,6 +115,34 @@ pub struct Config {
     /// log, so acknowledged writes can be lost on a crash.
     #[arg(long, hide = true, default_value_t = false)]
     pub unsafe_no_fsync: bool,
+}
+
+/// Tools run instead of a node.
+#[derive(clap::Subcommand, Clone, Debug)]
+pub enum Command {
+    /// Writes a development CA and node certificates for the cluster bus's
+    /// mutual TLS (ca.pem, ca-key.pem, <name>.pem, <name>-key.pem); an
+    /// existing CA in the folder is reused.
+    Certs {
+        /// Folder to write the files to.
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+        /// A node as NAME=IP[+IP…] (repeatable)
+        /// [default: node1, node2, node3 on 127.0.0.1].
+        #[arg(long = "node", value_parser = parse_cert_node)]
+        nodes: Vec<(String, Vec<IpAddr>)>,
+    },
+}
+
+fn parse_cert_node(s: &str) -> Result<(String, Vec<IpAddr>), String> {
+    let (name, ips) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}': expected NAME=IP[+IP...]"))?;
+    let ips = ips
+        .split('+')
+        .map(|ip| ip.trim().parse().map_err(|e| format!("'{ip}': {e}")))
+        .collect::<Result<Vec<IpAddr>, String>>()?;
+    Ok((name.trim().to_string(), ips))
 }
 
 /// One node of the cluster: its Raft id and client address.

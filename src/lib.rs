@@ -29,6 +29,7 @@
 
 pub mod apply;
 pub mod bus;
+pub mod certs;
 
 pub mod clock;
 pub mod cmd;

@@ -7,6 +7,34 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(redraft::config::Command::Certs { out, nodes }) = &config.command {
+        let nodes = if nodes.is_empty() {
+            (1..=3)
+                .map(|i| {
+                    (
+                        format!("node{i}"),
+                        vec![std::net::IpAddr::from([127, 0, 0, 1])],
+                    )
+                })
+                .collect()
+        } else {
+            nodes.clone()
+        };
+        return match redraft::certs::generate(out, &nodes) {
+            Ok(()) => {
+                println!(
+                    "wrote the cluster CA and {} node certificates to {}",
+                    nodes.len(),
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("redraft certs: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
