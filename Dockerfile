@@ -2,8 +2,9 @@
 #
 # No base image can be pulled where redraft is built and tested, so the image
 # is made from nothing but the release binary and the shared libraries it
-# links (plus the loader). `scripts/docker-build.sh` builds the binary and
-# gathers them into docker/rootfs/ (git-ignored), then runs `docker build`.
+# links (plus the loader). Build it with `scripts/docker-build.sh [TAG]`: it
+# gathers them as docker/rootfs/ in a temporary build context next to this
+# file and runs `docker build` there. `compose.yaml` runs three such nodes.
 FROM scratch
 COPY docker/rootfs/ /
 VOLUME /data

@@ -123,7 +123,8 @@ cleanup() {
     trap - EXIT INT TERM
     if [[ -n $BENCH_PID ]]; then stop_pids "$BENCH_PID"; fi
     if ((${#PIDS[@]} > 0)); then stop_pids "${PIDS[@]}"; fi
-    if [[ ${BENCH_KEEP:-0} == 1 || $rc -ne 0 ]]; then
+    # Kept after a failure (not after Ctrl-C or SIGTERM) for its logs.
+    if [[ ${BENCH_KEEP:-0} == 1 ]] || ((rc != 0 && rc != 130 && rc != 143)); then
         echo "bench.sh: logs kept in $WORK" >&2
     else
         rm -rf "$WORK"
@@ -345,7 +346,7 @@ verdict() {
 
 echo
 FMT='%-9s | %10s %7s | %10s %7s | %10s %7s | %9s %9s\n'
-printf "$FMT" "" "redraft" "" "redis-cluster" "" "redis-fsync" "" "redraft/" "redraft/"
+printf '%-9s | %-18s | %-18s | %-18s | %-19s\n' "" redraft redis-cluster redis-fsync "redraft ops/s over"
 printf "$FMT" workload "ops/s" "p99 ms" "ops/s" "p99 ms" "ops/s" "p99 ms" "r-cluster" "r-fsync"
 printf -- '-%.0s' $(seq 94)
 echo
