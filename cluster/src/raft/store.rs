@@ -1059,6 +1059,13 @@ fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
     info.last_log_index = raft.raft_log.last_index();
     info.voters = voters;
     info.lease_until = lease_until;
+    let shard = peer.shard.to_string();
+    metrics::gauge!("redraft_shard_term", "shard" => shard.clone()).set(raft.term as f64);
+    metrics::gauge!("redraft_shard_is_leader", "shard" => shard.clone())
+        .set(f64::from(u8::from(role == ShardRole::Leader)));
+    metrics::gauge!("redraft_shard_commit_index", "shard" => shard.clone())
+        .set(info.commit_index as f64);
+    metrics::gauge!("redraft_shard_applied_index", "shard" => shard).set(applied as f64);
 }
 
 /// raft-rs logs through slog; it is discarded (redraft logs the events

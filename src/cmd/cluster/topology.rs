@@ -30,7 +30,8 @@
 //! - Only this node is known: a shard led by another Raft member is shown
 //!   as unassigned until the cluster map gives that member's address.
 //! - No hostnames, TLS ports or failure states (`fail?`, `fail`): every
-//!   known node is `online` and `connected`.
+//!   known node is `online`; a peer the bus does not reach now is shown
+//!   `disconnected` in CLUSTER NODES.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -56,6 +57,9 @@ pub struct NodeView {
     pub master_id: Option<String>,
     pub config_epoch: u64,
     pub repl_offset: u64,
+    /// Whether this node's cluster bus currently reaches it (always true
+    /// for myself).
+    pub connected: bool,
     /// Sorted, merged ranges this node serves (empty for replicas).
     pub ranges: Vec<SlotRange>,
 }
@@ -97,6 +101,8 @@ pub struct PeerIdentity {
     pub ip: IpAddr,
     pub port: u16,
     pub cport: u32,
+    /// Whether the bus reaches it now.
+    pub connected: bool,
 }
 
 /// Who this node is, for [`ClusterView::build`].
@@ -130,6 +136,7 @@ impl ClusterView {
                 ip: p.addr.ip(),
                 port: p.addr.port(),
                 cport: u32::from(node.config.bus_addr(p.addr).port()),
+                connected: p.id == node.raft_id() || node.peer_connected(p.id),
             })
             .collect();
         ClusterView::build_multi(&me, &peers, &map, &node.raft.shards())
@@ -209,6 +216,7 @@ impl ClusterView {
                     master_id,
                     config_epoch: epoch_of.get(&p.raft_id).copied().unwrap_or(0),
                     repl_offset: offset,
+                    connected: p.connected,
                     ranges: merge_ranges(ranges),
                 }
             })
@@ -252,6 +260,7 @@ impl ClusterView {
             master_id: None,
             config_epoch: epoch,
             repl_offset: replicas.iter().map(|i| i.applied_index).sum(),
+            connected: true,
             ranges,
         };
         ClusterView {
@@ -346,14 +355,19 @@ impl ClusterView {
             };
             let _ = write!(
                 s,
-                "{} {}:{}@{} {} {} 0 0 {} connected",
+                "{} {}:{}@{} {} {} 0 0 {} {}",
                 n.id,
                 n.ip,
                 n.port,
                 n.cport,
                 flags,
                 n.master_id.as_deref().unwrap_or("-"),
-                n.config_epoch
+                n.config_epoch,
+                if n.connected {
+                    "connected"
+                } else {
+                    "disconnected"
+                }
             );
             for r in &n.ranges {
                 let _ = write!(s, " {r}");
@@ -567,6 +581,7 @@ mod tests {
             master_id: master.map(Into::into),
             config_epoch: 3,
             repl_offset: 42,
+            connected: true,
             ranges,
         };
         ClusterView {
