@@ -213,6 +213,9 @@ struct Peer<R> {
     pending: VecDeque<Pending<R>>,
     /// ReadIndex requests sent to raft-rs, by context.
     reads_asked: HashMap<u64, PendingRead>,
+    /// Reads that arrived before this leader committed an entry of its
+    /// term (raft-rs would drop them); asked once it has.
+    reads_deferred: Vec<(u64, PendingRead)>,
     /// Read points confirmed by a quorum, waiting for apply to reach them.
     reads_confirmed: Vec<(u64, PendingRead)>,
     info: SharedShardInfo,
@@ -422,6 +425,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             node,
             pending: VecDeque::new(),
             reads_asked: HashMap::new(),
+            reads_deferred: Vec::new(),
             reads_confirmed: Vec::new(),
             info,
             hard_state_dirty: false,
@@ -436,6 +440,9 @@ impl<SM: StateMachine> RaftStore<SM> {
     fn run(mut self) {
         let tick = Duration::from_millis(self.cfg.tick_ms.max(1));
         let mut next_tick = Instant::now() + tick;
+        // A new single voter is already leader: commit its first entry now
+        // rather than after the first tick.
+        self.on_ready();
         loop {
             let timeout = next_tick.saturating_duration_since(Instant::now());
             let mut stop = false;
@@ -489,6 +496,13 @@ impl<SM: StateMachine> RaftStore<SM> {
                 if let Some(r) = peer.reads_asked.remove(&c) {
                     let _ = r.cb.send(Err(ProposeError::Dropped));
                 }
+            }
+            let (late, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut peer.reads_deferred)
+                .into_iter()
+                .partition(|(_, r)| r.deadline <= now);
+            peer.reads_deferred = keep;
+            for (_, r) in late {
+                let _ = r.cb.send(Err(ProposeError::Dropped));
             }
             if balance {
                 maybe_transfer_to_preferred(peer, me);
@@ -561,8 +575,13 @@ impl<SM: StateMachine> RaftStore<SM> {
                     let _ = cb.send(Err(ProposeError::NotLeader { shard, leader }));
                     return false;
                 }
-                peer.node.read_index(ctx.to_be_bytes().to_vec());
-                peer.reads_asked.insert(ctx, PendingRead { deadline, cb });
+                if peer.node.raft.commit_to_current_term() {
+                    peer.node.read_index(ctx.to_be_bytes().to_vec());
+                    peer.reads_asked.insert(ctx, PendingRead { deadline, cb });
+                } else {
+                    peer.reads_deferred
+                        .push((ctx, PendingRead { deadline, cb }));
+                }
             }
             Msg::TransferLeader { shard, to } => {
                 if let Some(peer) = self.peer_mut(shard) {
@@ -756,6 +775,12 @@ impl<SM: StateMachine> RaftStore<SM> {
         let lease = Duration::from_millis(self.cfg.tick_ms * self.cfg.election_ticks as u64 / 2);
         for peer in &mut self.peers {
             let applied = peer.node.raft.raft_log.applied;
+            if !peer.reads_deferred.is_empty() && peer.node.raft.commit_to_current_term() {
+                for (ctx, r) in std::mem::take(&mut peer.reads_deferred) {
+                    peer.node.read_index(ctx.to_be_bytes().to_vec());
+                    peer.reads_asked.insert(ctx, r);
+                }
+            }
             resolve_reads(peer, applied);
             if peer.node.raft.state != StateRole::Leader && !peer.pending.is_empty() {
                 // Leadership lost with writes in flight: a newer leader may
@@ -898,6 +923,9 @@ impl<SM: StateMachine> RaftStore<SM> {
             for (_, r) in peer.reads_asked.drain() {
                 let _ = r.cb.send(Err(err.clone()));
             }
+            for (_, r) in peer.reads_deferred.drain(..) {
+                let _ = r.cb.send(Err(err.clone()));
+            }
             for (_, r) in peer.reads_confirmed.drain(..) {
                 let _ = r.cb.send(Err(err.clone()));
             }
@@ -950,9 +978,6 @@ fn queue(outbox: &mut HashMap<u64, Vec<(ShardId, Message)>>, shard: ShardId, msg
 }
 
 fn resolve_reads<R>(peer: &mut Peer<R>, applied: u64) {
-    if peer.reads_confirmed.is_empty() {
-        return;
-    }
     let (done, wait): (Vec<_>, Vec<_>) = peer
         .reads_confirmed
         .drain(..)
@@ -962,8 +987,10 @@ fn resolve_reads<R>(peer: &mut Peer<R>, applied: u64) {
         let _ = r.cb.send(Ok(()));
     }
     if peer.node.raft.state != StateRole::Leader {
-        for (_, r) in peer.reads_asked.drain() {
-            let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
+        let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
+        let asked = peer.reads_asked.drain().map(|(_, r)| r);
+        let deferred = peer.reads_deferred.drain(..).map(|(_, r)| r);
+        for r in asked.chain(deferred) {
             let _ = r.cb.send(Err(ProposeError::NotLeader {
                 shard: peer.shard,
                 leader,
