@@ -32,10 +32,11 @@
 # Environment:
 #   REDRAFT_BIN          binary (default: target/release/redraft, built with
 #                        cargo first)
+#   REDRAFT_ARGS         extra flags for every redraft node, e.g. "--expire-sweep-ms 0"
 #   BENCH_HOST           loopback address        (default 127.0.0.1)
-#   BENCH_REDRAFT_PORTS  3 client ports          (default "7101 7102 7103")
-#   BENCH_RCLUSTER_PORTS 6 client ports          (default "7201 7202 7203 7204 7205 7206")
-#   BENCH_FSYNC_PORT     1 client port           (default 7301)
+#   BENCH_REDRAFT_PORTS  3 client ports          (default "7401 7402 7403")
+#   BENCH_RCLUSTER_PORTS 6 client ports          (default "7501 7502 7503 7504 7505 7506")
+#   BENCH_FSYNC_PORT     1 client port           (default 7601)
 #                        (cluster bus ports are client port + 10000; all must be free)
 #   BENCH_RCLUSTER_FSYNC always|everysec|no      (default always; no = appendonly no)
 #   BENCH_TIMEOUT        seconds per redis-benchmark run   (default 300)
@@ -82,9 +83,9 @@ for tool in redis-server redis-benchmark redis-cli timeout; do
 done
 
 HOST="${BENCH_HOST:-127.0.0.1}"
-read -r -a REDRAFT_PORTS <<<"${BENCH_REDRAFT_PORTS:-7101 7102 7103}"
-read -r -a RCLUSTER_PORTS <<<"${BENCH_RCLUSTER_PORTS:-7201 7202 7203 7204 7205 7206}"
-FSYNC_PORT="${BENCH_FSYNC_PORT:-7301}"
+read -r -a REDRAFT_PORTS <<<"${BENCH_REDRAFT_PORTS:-7401 7402 7403}"
+read -r -a RCLUSTER_PORTS <<<"${BENCH_RCLUSTER_PORTS:-7501 7502 7503 7504 7505 7506}"
+FSYNC_PORT="${BENCH_FSYNC_PORT:-7601}"
 RCLUSTER_FSYNC="${BENCH_RCLUSTER_FSYNC:-always}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-300}"
 START_TIMEOUT="${START_TIMEOUT:-60}"
@@ -236,6 +237,8 @@ bench_redraft() {
         local args=(--bind "$HOST" --port "$port" --dir "$dir/data" --raft-id "$((i + 1))"
             --peers "$peers" --log warn)
         [[ -n $ENGINE ]] && args+=(--engine "$ENGINE")
+        # shellcheck disable=SC2206 # split on purpose, as scripts/cluster.sh does
+        args+=(${REDRAFT_ARGS:-})
         LOG_FILE="$dir/redraft.log"
         spawn "$BIN" "${args[@]}"
     done
@@ -309,6 +312,11 @@ bench_redis_fsync() {
 
 runs() { [[ " ${SYSTEMS[*]} " == *" $1 "* ]]; }
 
+# All ports first, so that a busy port fails the run before any benchmark.
+if runs redraft; then check_ports_free "${REDRAFT_PORTS[@]}"; fi
+if runs redis-cluster; then check_ports_free "${RCLUSTER_PORTS[@]}"; fi
+if runs redis-fsync; then check_ports_free "$FSYNC_PORT"; fi
+
 if runs redraft; then
     if [[ -n ${REDRAFT_BIN:-} ]]; then
         BIN="$REDRAFT_BIN"
@@ -322,18 +330,27 @@ fi
 
 echo "== redraft benchmark: $(redis-server --version | cut -d' ' -f1-3); $(nproc) cores shared by all servers and the client"
 echo "workload:      redis-benchmark -t set,get -c 50 -d 100 -r 100000 -n $REQUESTS, -P ${PIPELINES[*]}"
-echo "redraft:       3 nodes on $HOST:${REDRAFT_PORTS[*]}, engine ${ENGINE:-default}; SET acknowledged after fsync on a Raft quorum (2 of 3)"
-echo "redis-cluster: 3 masters + 3 replicas on $HOST:${RCLUSTER_PORTS[*]}; ${RCLUSTER_PERSIST[*]} --save ''; async replication"
-echo "redis-fsync:   1 redis-server on $HOST:$FSYNC_PORT; --appendonly yes --appendfsync always --save ''"
+if runs redraft; then
+    echo "redraft:       3 nodes on $HOST:${REDRAFT_PORTS[*]}, engine ${ENGINE:-default}${REDRAFT_ARGS:+, $REDRAFT_ARGS}; SET acknowledged after fsync on a Raft quorum (2 of 3)"
+fi
+if runs redis-cluster; then
+    echo "redis-cluster: 3 masters + 3 replicas on $HOST:${RCLUSTER_PORTS[*]}; ${RCLUSTER_PERSIST[*]} --save ''; async replication"
+fi
+if runs redis-fsync; then
+    echo "redis-fsync:   1 redis-server on $HOST:$FSYNC_PORT; --appendonly yes --appendfsync always --save ''"
+fi
 echo "data folders:  $WORK ($(df -P -T "$WORK" | awk 'NR == 2 { print $2 }'))"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_BEFORE="$(loadavg)"
 
 # (In `if` bodies, not `&&` lists: set -e stays on inside the functions.)
 if runs redraft; then bench_redraft; fi
 if runs redis-cluster; then bench_redis_cluster; fi
 if runs redis-fsync; then bench_redis_fsync; fi
 
+# ratio A B [SUFFIX]: A / B with two decimals and SUFFIX, "-" without both.
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'
+    awk -v a="$1" -v b="$2" -v s="${3:-}" 'BEGIN { if (a > 0 && b > 0) printf "%.2f%s", a / b, s; else print "-" }'
 }
 # verdict VALUE OP LIMIT: "met" or "MISSED" (or "-" without a value).
 verdict() {
@@ -362,18 +379,20 @@ for p in "${PIPELINES[@]}"; do
     done
 done
 echo
+echo "load average before: $LOAD_BEFORE, after: $(loadavg) ($(nproc) cores; other work on the machine skews the figures)"
 echo "targets (issue 4):"
 for p in "${PIPELINES[@]}"; do
-    r="$(ratio "${RPS[redraft,SET,$p]:-0}" "${RPS[redis-fsync,SET,$p]:-0}")"
-    echo "  -P $p  durable SET >= 1.0x redis-fsync:  ${r}x  $(verdict "$r" '>=' 1.0)"
-    r="$(ratio "${RPS[redraft,GET,$p]:-0}" "${RPS[redis-cluster,GET,$p]:-0}")"
-    echo "  -P $p  GET >= 0.8x redis-cluster:        ${r}x  $(verdict "$r" '>=' 0.8)"
+    TFMT='  -P %-3s %-34s %9s  %s\n'
+    r="$(ratio "${RPS[redraft,SET,$p]:-0}" "${RPS[redis-fsync,SET,$p]:-0}" x)"
+    printf "$TFMT" "$p" "durable SET >= 1.0x redis-fsync" "$r" "$(verdict "$r" '>=' 1.0)"
+    r="$(ratio "${RPS[redraft,GET,$p]:-0}" "${RPS[redis-cluster,GET,$p]:-0}" x)"
+    printf "$TFMT" "$p" "GET >= 0.8x redis-cluster" "$r" "$(verdict "$r" '>=' 0.8)"
     for test in SET GET; do
         v="${P99[redraft,$test,$p]:--}"
         if ((p == 1)); then
-            echo "  -P $p  redraft $test p99 < 10 ms at -c 50:  $v ms  $(verdict "$v" '<' 10)"
+            printf "$TFMT" "$p" "redraft $test p99 < 10 ms at -c 50" "$v ms" "$(verdict "$v" '<' 10)"
         else
-            echo "  -P $p  redraft $test p99 at -c 50:          $v ms  (the 10 ms target is for -P 1)"
+            printf "$TFMT" "$p" "redraft $test p99 at -c 50" "$v ms" "(the 10 ms target is for -P 1)"
         fi
     done
 done
