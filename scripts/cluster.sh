@@ -155,6 +155,28 @@ wait_cluster_ok() {
         done
     done
     echo "cluster: all 16384 slots served (cluster_state:ok on ${NODES[*]})"
+    wait_balanced
+}
+
+# Waits (up to 15 s, not an error) until every node leads a shard: leaders
+# move to their preferred nodes within seconds of a start, and tools such as
+# redis-benchmark --cluster read the masters once.
+wait_balanced() {
+    local port deadline=$((SECONDS + 15)) all
+    ((${#NODES[@]} > 1)) || return 0
+    while ((SECONDS < deadline)); do
+        all=1
+        for port in "${NODES[@]}"; do
+            if ! redis-cli -h "$HOST" -p "$port" cluster nodes 2>/dev/null |
+                grep -q 'myself,master - .* [0-9]\+-[0-9]\+'; then
+                all=0
+                break
+            fi
+        done
+        ((all)) && { echo "cluster: leaders spread, one per node"; return 0; }
+        sleep 0.2
+    done
+    echo "cluster: leaders not spread yet (they move within seconds)" >&2
 }
 
 start_all() {

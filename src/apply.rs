@@ -59,6 +59,7 @@ impl StateMachine for KvStateMachine {
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
         for &(index, data) in entries {
+            ov.set_stamp(index);
             if data.is_empty() {
                 replies.push(Reply::Null);
                 continue;
@@ -168,12 +169,21 @@ fn apply_proposal(
     index: u64,
     p: Proposal,
 ) -> Reply {
+    if let Some(watches) = &p.tx {
+        for w in watches {
+            match w.changed(&*ov, p.time_ms) {
+                Ok(false) => {}
+                Ok(true) => return Reply::NullArray,
+                Err(e) => return e.into(),
+            }
+        }
+    }
     let mut rng = StdRng::seed_from_u64(p.seed);
     // Shared by the commands of one entry (a transaction), so versions stay
     // unique across them.
     let mut versions = 0;
     let mut replies: Vec<Reply> = Vec::with_capacity(p.commands.len());
-    let single = p.commands.len() == 1;
+    let single = p.commands.len() == 1 && p.tx.is_none();
     for args in p.commands {
         let mut ctx = ApplyCtx {
             ov,

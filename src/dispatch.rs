@@ -55,6 +55,9 @@ pub fn read_retry_error() -> Reply {
 pub struct PendingWrite {
     pub rxs: Vec<oneshot::Receiver<Result<Reply, ProposeError>>>,
     pub slot: Slot,
+    /// For EXEC: the replies answered on the connection (position, reply)
+    /// and the block's length, put among the proposal's replies.
+    pub splice: Option<(Vec<(usize, Reply)>, usize)>,
 }
 
 impl PendingWrite {
@@ -75,7 +78,13 @@ impl PendingWrite {
                 Some(_) => {}
             }
         }
-        first.unwrap_or_else(|| Reply::error("CLUSTERDOWN Hash slot not served"))
+        let reply = first.unwrap_or_else(|| Reply::error("CLUSTERDOWN Hash slot not served"));
+        match (reply, self.splice) {
+            (Reply::Array(proposed), Some((local, total))) => {
+                cmd::multi::splice(proposed, local, total)
+            }
+            (reply, _) => reply,
+        }
     }
 }
 
@@ -175,6 +184,22 @@ fn run_with_asking(
 }
 
 fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) -> Outcome {
+    let is = |name: &str| args[0].eq_ignore_ascii_case(name.as_bytes());
+    if session.tx.is_some() {
+        if is("exec") {
+            return exec(session, node);
+        }
+        // Run at once inside MULTI, as in Redis (WATCH and MULTI answer
+        // their errors); everything else is queued.
+        if !["multi", "discard", "watch", "quit", "reset"]
+            .iter()
+            .any(|n| is(n))
+        {
+            return Outcome::Reply(queue(session, node, args));
+        }
+    } else if is("watch") {
+        return watch(session, node, args, confirmed);
+    }
     Outcome::Reply(match prepare(session, node, &args) {
         Err(reply) => reply,
         Ok(Route {
@@ -199,9 +224,10 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
                         }
                     }
                     let mut ctx = ReadCtx {
-                        node,
-                        session,
+                        kv: &node.engine,
                         now_ms: crate::clock::now_ms(),
+                        node: Some(node),
+                        readonly: session.readonly,
                     };
                     f(&mut ctx, &args)
                 }
@@ -238,7 +264,11 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
                         .into_iter()
                         .map(|s| node.raft.propose(s, data.clone()))
                         .collect();
-                    return Outcome::Pending(PendingWrite { rxs, slot });
+                    return Outcome::Pending(PendingWrite {
+                        rxs,
+                        slot,
+                        splice: None,
+                    });
                 }
                 Handler::Node(f) => f(session, node, &args),
                 Handler::Container => {
@@ -247,6 +277,154 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
             }
         }
     })
+}
+
+/// Validates a command sent inside MULTI and queues it; a failure flags
+/// the block (EXEC then answers EXECABORT).
+fn queue(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Reply {
+    let checked = prepare(session, node, &args).and_then(|route| {
+        if route.spec.has_flag(flags::NO_MULTI) {
+            return Err(Reply::error("ERR Command not allowed inside a transaction"));
+        }
+        match route.shard {
+            Target::Every => Err(Reply::error(format!(
+                "ERR '{}' inside MULTI is not supported by redraft",
+                route.spec.name
+            ))),
+            Target::Unserved if route.keyed => {
+                Err(Reply::error("CLUSTERDOWN Hash slot not served"))
+            }
+            Target::Shard(s) if route.keyed && !node.raft.is_leader(s) => {
+                Err(redirect(node, s, route.slot))
+            }
+            _ => Ok(()),
+        }
+    });
+    let Some(tx) = session.tx.as_mut() else {
+        return Reply::error("ERR EXEC without MULTI");
+    };
+    match checked {
+        Ok(()) => {
+            tx.commands.push(args);
+            Reply::Status(Bytes::from_static(b"QUEUED"))
+        }
+        Err(e) => {
+            tx.aborted = true;
+            e
+        }
+    }
+}
+
+/// The row of a queued command (validated when queued).
+fn spec_of(args: &[Bytes]) -> Option<&'static cmd::CommandSpec> {
+    cmd::lookup(&args[0]).map(|top| cmd::table::resolve_subcommand(top, args))
+}
+
+/// EXEC: one proposal to the shard of the block's slot, or, for a block
+/// without keys, every command on the connection. See [`cmd::multi`].
+fn exec(session: &mut Session, node: &Node) -> Outcome {
+    let tx = session.tx.take().unwrap_or_default();
+    let watched = std::mem::take(&mut session.watched);
+    if tx.aborted {
+        return Outcome::Reply(cmd::multi::err_execabort());
+    }
+    let mut slot = None;
+    for args in &tx.commands {
+        let Some(spec) = spec_of(args) else { continue };
+        for i in spec.key_indexes(args) {
+            let s = key_slot(&args[i]);
+            match slot {
+                None => slot = Some(s),
+                Some(prev) if prev != s => return Outcome::Reply(err_crossslot()),
+                Some(_) => {}
+            }
+        }
+    }
+    let Some(slot) = slot.or_else(|| watched.first().map(|w| key_slot(&w.key))) else {
+        // No keys at all: nothing to make atomic with the keyspace.
+        let replies = tx
+            .commands
+            .into_iter()
+            .map(|args| match run(session, node, args, false) {
+                Outcome::Reply(r) => r,
+                _ => Reply::error("ERR command not supported inside MULTI by redraft"),
+            })
+            .collect();
+        return Outcome::Reply(Reply::Array(replies));
+    };
+    let shard_of = |s: Slot| node.slots.read().shard_of(s);
+    let Some(shard) = shard_of(slot) else {
+        return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served"));
+    };
+    if watched
+        .iter()
+        .any(|w| shard_of(key_slot(&w.key)) != Some(shard))
+    {
+        return Outcome::Reply(err_crossslot());
+    }
+    if !node.raft.is_leader(shard) {
+        return Outcome::Reply(redirect(node, shard, slot));
+    }
+    let total = tx.commands.len();
+    let mut proposed = Vec::new();
+    let mut local = Vec::new();
+    for (i, args) in tx.commands.into_iter().enumerate() {
+        match spec_of(&args).map(|s| s.handler) {
+            Some(Handler::Write { check, .. }) => match check(&args) {
+                Ok(()) => proposed.push(args),
+                Err(e) => local.push((i, e)),
+            },
+            Some(Handler::Read(_)) => proposed.push(args),
+            _ => {
+                let reply = match run(session, node, args, false) {
+                    Outcome::Reply(r) => r,
+                    _ => Reply::error("ERR command not supported inside MULTI by redraft"),
+                };
+                local.push((i, reply));
+            }
+        }
+    }
+    if proposed.is_empty() && watched.is_empty() {
+        return Outcome::Reply(cmd::multi::splice(Vec::new(), local, total));
+    }
+    let data = Proposal::transaction(proposed, watched).encode();
+    Outcome::Pending(PendingWrite {
+        rxs: vec![node.raft.propose(shard, data)],
+        slot,
+        splice: Some((local, total)),
+    })
+}
+
+/// WATCH outside MULTI: routed like a read of its keys (this node must
+/// lead their shard), then each key's state is recorded in the session.
+fn watch(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) -> Outcome {
+    let route = match prepare(session, node, &args) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Reply(e),
+    };
+    match route.shard {
+        Target::Shard(s) => {
+            if !(confirmed || node.raft.lease_read_ok(s)) {
+                if node.raft.is_leader(s) {
+                    return Outcome::ReadIndex(node.raft.read_index(s), args);
+                }
+                return Outcome::Reply(redirect(node, s, route.slot));
+            }
+        }
+        _ => return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served")),
+    }
+    let now = crate::clock::now_ms();
+    for i in route.spec.key_indexes(&args) {
+        match crate::keyspace::Watch::read(&node.engine, &args[i], now) {
+            Ok(w) => {
+                if !session.watched.iter().any(|x| x.key == w.key) {
+                    session.watched.push(w);
+                }
+            }
+            Err(e) => return Outcome::Reply(e.into()),
+        }
+    }
+    Outcome::Reply(Reply::ok())
 }
 
 struct Route {

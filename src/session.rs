@@ -155,6 +155,18 @@ pub struct Session {
     pub no_evict: bool,
     /// CLIENT NO-TOUCH ON: reads do not update access times.
     pub no_touch: bool,
+    /// MULTI: the commands queued for EXEC.
+    pub tx: Option<Transaction>,
+    /// WATCHed keys with their state when watched.
+    pub watched: Vec<crate::keyspace::Watch>,
+}
+
+/// An open MULTI block.
+#[derive(Default)]
+pub struct Transaction {
+    pub commands: Vec<Vec<Bytes>>,
+    /// A command failed to queue: EXEC answers EXECABORT.
+    pub aborted: bool,
 }
 
 impl Session {
@@ -170,6 +182,8 @@ impl Session {
             skip_replies: 0,
             no_evict: false,
             no_touch: false,
+            tx: None,
+            watched: Vec::new(),
         }
     }
 
@@ -230,6 +244,8 @@ impl Session {
         self.skip_replies = 0;
         self.set_no_evict(false);
         self.set_no_touch(false);
+        self.tx = None;
+        self.watched.clear();
         self.authenticated = !password_required;
     }
 }

@@ -65,7 +65,7 @@ pub static COMMANDS: &[CommandSpec] = &[
 ];
 
 fn dump(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
-    let kv = ctx.node.engine.as_ref();
+    let kv = ctx.kv;
     reply(rdb::read_object(kv, &args[1], ctx.now_ms), |o| {
         o.map_or(Reply::Null, |o| Reply::bulk(rdb::encode(&o)))
     })

@@ -14,13 +14,12 @@
 //!   proposal's (nothing is replicated).
 
 use bytes::Bytes;
-use redraft_resp::{Protocol, Reply};
+use redraft_resp::Reply;
 
 use super::args::{int, is, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, err_wrong_args, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, Handler, ReadCtx};
-use crate::engine::Engine;
 use crate::keyspace::collection::Collection;
 use crate::keyspace::hash::{self, Draw, Pair};
 use crate::keyspace::longdouble::{self, LongDouble, Parsed};
@@ -165,8 +164,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
-    ctx.node.engine.as_ref()
+fn kv<'a>(ctx: &ReadCtx<'a>) -> &'a dyn crate::keyspace::KvRead {
+    ctx.kv
 }
 
 fn bulk_or_null(v: Option<Vec<u8>>) -> Reply {
@@ -428,28 +427,25 @@ fn hrandfield(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
     } else {
         Draw::WithRepeats(n.unsigned_abs())
     };
-    let resp3 = ctx.session.protocol == Protocol::Resp3;
     let r = hash::random_fields(kv(ctx), &args[1], draw, &mut rng, now);
     match r {
         Ok(None) => Reply::Array(Vec::new()),
-        Ok(Some(pairs)) => random_reply(pairs, with_values, resp3),
+        Ok(Some(pairs)) => random_reply(pairs, with_values),
         Err(e) => e.into(),
     }
 }
 
 /// HRANDFIELD's reply with a count: fields, or fields and values (flat in
 /// RESP2, `[field, value]` pairs in RESP3).
-fn random_reply(pairs: Vec<Pair>, with_values: bool, resp3: bool) -> Reply {
-    let mut out = Vec::with_capacity(pairs.len() * if with_values { 2 } else { 1 });
-    for (f, v) in pairs {
-        match (with_values, resp3) {
-            (false, _) => out.push(Reply::bulk(f)),
-            (true, false) => {
-                out.push(Reply::bulk(f));
-                out.push(Reply::bulk(v));
-            }
-            (true, true) => out.push(Reply::Array(vec![Reply::bulk(f), Reply::bulk(v)])),
-        }
+fn random_reply(pairs: Vec<Pair>, with_values: bool) -> Reply {
+    if with_values {
+        // Pairs in RESP3, flat in RESP2: the shape is chosen when written.
+        return Reply::Pairs(
+            pairs
+                .into_iter()
+                .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
+                .collect(),
+        );
     }
-    Reply::Array(out)
+    Reply::Array(pairs.into_iter().map(|(f, _)| Reply::bulk(f)).collect())
 }

@@ -23,7 +23,6 @@ use super::args::{int, is, parse_i64};
 use super::error::{err_syntax, reply};
 use super::flags::*;
 use super::{ApplyCtx, CommandSpec, Handler, ReadCtx};
-use crate::engine::Engine;
 use crate::keyspace::generic::{self, ExpireIf, Expiry};
 use crate::keyspace::scan::{self, KeyFilter};
 use crate::keyspace::string::Encoding;
@@ -323,8 +322,8 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn engine<'a>(ctx: &ReadCtx<'a>) -> &'a dyn Engine {
-    ctx.node.engine.as_ref()
+fn engine<'a>(ctx: &ReadCtx<'a>) -> &'a dyn crate::keyspace::KvRead {
+    ctx.kv
 }
 
 // -- DEL, EXISTS, TYPE ---------------------------------------------------------
@@ -546,7 +545,10 @@ fn keys(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         pattern: Some(&args[1]),
         type_name: None,
     };
-    let view = ctx.node.served_view(ctx.session.readonly);
+    let view = match ctx.node() {
+        Ok(node) => node.served_view(ctx.readonly),
+        Err(e) => return e,
+    };
     reply(scan::all_keys(&view, filter, ctx.now_ms), |keys| {
         Reply::Array(keys.into_iter().map(Reply::bulk).collect())
     })
@@ -603,7 +605,10 @@ fn scan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         i += 2;
     }
     let count = usize::try_from(count).unwrap_or(usize::MAX);
-    let view = ctx.node.served_view(ctx.session.readonly);
+    let view = match ctx.node() {
+        Ok(node) => node.served_view(ctx.readonly),
+        Err(e) => return e,
+    };
     reply(
         scan::scan_page(&view, cursor, count, filter, ctx.now_ms),
         |page| {
@@ -616,7 +621,10 @@ fn scan(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn randomkey(ctx: &mut ReadCtx<'_>, _args: &[Bytes]) -> Reply {
-    let view = ctx.node.served_view(ctx.session.readonly);
+    let view = match ctx.node() {
+        Ok(node) => node.served_view(ctx.readonly),
+        Err(e) => return e,
+    };
     reply(scan::random_key(&view, &mut rand::rng(), ctx.now_ms), |k| {
         k.map_or(Reply::Null, Reply::bulk)
     })
@@ -660,7 +668,10 @@ fn lfu_policy(node: &Node) -> bool {
 }
 
 fn object_freq(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
-    let lfu = lfu_policy(ctx.node);
+    let lfu = match ctx.node() {
+        Ok(node) => lfu_policy(node),
+        Err(e) => return e,
+    };
     with_meta(ctx, &args[2], |_| {
         if lfu {
             Reply::Integer(0)
@@ -671,7 +682,10 @@ fn object_freq(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
 }
 
 fn object_idletime(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
-    let lfu = lfu_policy(ctx.node);
+    let lfu = match ctx.node() {
+        Ok(node) => lfu_policy(node),
+        Err(e) => return e,
+    };
     with_meta(ctx, &args[2], |_| {
         if lfu {
             Reply::error("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
@@ -685,7 +699,10 @@ fn object_idletime(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
 /// `INT_MAX` references, unless an LRU/LFU policy with a memory limit
 /// needs per-key access data.
 fn object_refcount(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
-    let s = &ctx.node.settings;
+    let s = match ctx.node() {
+        Ok(node) => &node.settings,
+        Err(e) => return e,
+    };
     let policy = s.maxmemory_policy().to_ascii_lowercase();
     let shared_ok = s.maxmemory() == 0 || !(policy.contains("lru") || policy.contains("lfu"));
     with_meta(ctx, &args[2], |m| {

@@ -19,7 +19,6 @@ use super::args::{int, is, parse_i64, ArgCursor};
 use super::error::{err_syntax, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, ReadCtx};
-use crate::engine::Engine;
 use crate::keyspace::list::{self as lists, End};
 use crate::keyspace::KsError;
 
@@ -138,8 +137,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         ),
 ];
 
-fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
-    ctx.node.engine.as_ref()
+fn kv<'a>(ctx: &ReadCtx<'a>) -> &'a dyn crate::keyspace::KvRead {
+    ctx.kv
 }
 
 fn bulks(items: Vec<Vec<u8>>) -> Reply {

@@ -27,6 +27,7 @@ pub mod error;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod multi;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -38,7 +39,7 @@ use rand::rngs::StdRng;
 use redraft_cluster::SlotRange;
 use redraft_resp::Reply;
 
-use crate::keyspace::Overlay;
+use crate::keyspace::{KvRead, Overlay};
 use crate::node::Node;
 use crate::session::Session;
 
@@ -184,10 +185,26 @@ impl CommandSpec {
 
 /// What a read handler sees.
 pub struct ReadCtx<'a> {
-    pub node: &'a Node,
-    pub session: &'a Session,
-    /// Wall-clock "now" for expiry, in Unix milliseconds.
+    /// The keys it reads: the engine on the connection, or the apply
+    /// overlay inside EXEC (so reads see the transaction's earlier writes).
+    pub kv: &'a dyn KvRead,
+    /// Wall-clock "now" for expiry, in Unix milliseconds (the proposal's
+    /// time inside EXEC).
     pub now_ms: u64,
+    /// The node, for reads that need more than the keys (keyless reads over
+    /// the served slots, settings); `None` inside EXEC, at Raft apply.
+    pub node: Option<&'a Node>,
+    /// The session's READONLY flag (keyless reads on a replica).
+    pub readonly: bool,
+}
+
+impl<'a> ReadCtx<'a> {
+    /// The node, or the error a read that needs it answers inside EXEC.
+    pub fn node(&self) -> Result<&'a Node, Reply> {
+        self.node.ok_or_else(|| {
+            Reply::error("ERR this command is not supported inside MULTI/EXEC by redraft")
+        })
+    }
 }
 
 /// What a write handler sees during Raft apply.
@@ -259,6 +276,16 @@ pub fn apply_write(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
     let spec = table::resolve_subcommand(spec, args);
     match spec.handler {
         Handler::Write { apply, .. } => apply(ctx, args),
+        // A read inside a transaction: it sees the writes before it.
+        Handler::Read(read) => read(
+            &mut ReadCtx {
+                kv: &*ctx.ov,
+                now_ms: ctx.now_ms,
+                node: None,
+                readonly: false,
+            },
+            args,
+        ),
         _ => Reply::error("ERR command cannot be applied"),
     }
 }

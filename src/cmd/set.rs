@@ -23,7 +23,6 @@ use super::args::{is, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_integer, err_syntax, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, ReadCtx};
-use crate::engine::Engine;
 use crate::keyspace::set::{self as sets, Op};
 
 const GROUP: &str = "set";
@@ -144,8 +143,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
-    ctx.node.engine.as_ref()
+fn kv<'a>(ctx: &ReadCtx<'a>) -> &'a dyn crate::keyspace::KvRead {
+    ctx.kv
 }
 
 fn bulks(members: Vec<Vec<u8>>) -> Vec<Reply> {

@@ -23,7 +23,6 @@ use super::args::{int, is};
 use super::error::{err_syntax, err_wrong_args, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, Handler, ReadCtx};
-use crate::engine::Engine;
 use crate::keyspace::string::{self as strings, Condition, Ttl};
 use crate::keyspace::{self, KsError};
 
@@ -185,8 +184,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
-    ctx.node.engine.as_ref()
+fn kv<'a>(ctx: &ReadCtx<'a>) -> &'a dyn crate::keyspace::KvRead {
+    ctx.kv
 }
 
 fn bulk_or_null(v: Option<Vec<u8>>) -> Reply {
@@ -640,7 +639,11 @@ fn lcs(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
     }
     let (a, b) = (&values[0], &values[1]);
     let bytes = strings::lcs_cells(a.len(), b.len()) * 4;
-    if bytes > u128::from(ctx.node.settings.proto_max_bulk_len()) {
+    let max = match ctx.node() {
+        Ok(node) => node.settings.proto_max_bulk_len(),
+        Err(e) => return e,
+    };
+    if bytes > u128::from(max) {
         return Reply::error(
             "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
         );

@@ -24,7 +24,6 @@ use super::args::{int, is, parse_f64, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, Handler, ReadCtx};
-use crate::engine::Engine;
 use crate::keyspace::collection::Collection;
 use crate::keyspace::glob::glob_match;
 use crate::keyspace::hash::Draw;
@@ -349,8 +348,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-fn kv<'a>(ctx: &'a ReadCtx<'_>) -> &'a dyn Engine {
-    ctx.node.engine.as_ref()
+fn kv<'a>(ctx: &ReadCtx<'a>) -> &'a dyn crate::keyspace::KvRead {
+    ctx.kv
 }
 
 /// Opens the sorted set at `key` for a write, taking a new version only

@@ -13,8 +13,17 @@
 //!                               (OBJECT ENCODING: `string::Encoding`, 0 = from the value)
 //!                  collections: payload = [size: u64 BE] (elements live in subkeys)
 //! subkey         [slot: u16 BE][0x01][user key len: u32 BE][user key][version: u64 BE][sub…]
+//! stamp          [slot: u16 BE][0x02][user key]  → [raft index: u64 BE]
+//! slot deletion  [slot: u16 BE][0x03]            → [raft index: u64 BE]
 //! system key     [0xFF][name…]           (outside the slot space: slots are < 0x4000)
 //! ```
+//!
+//! Stamps serve WATCH: the apply overlay writes a key's stamp whenever its
+//! metadata record, or a subkey of its live version, is written, and
+//! removes it with the record; deleting a record also stamps the slot.
+//! They live inside the slot's range, so snapshots and FLUSHALL carry them,
+//! and after the subkeys, so every walk over metadata records or subkeys
+//! (SCAN, KEYS, DBSIZE, COUNTKEYSINSLOT, sweeps) passes them by.
 //!
 //! Type tags: string = 1, hash = 2, list = 3, set = 4, zset = 5.
 //!
@@ -55,6 +64,13 @@ pub use overlay::Overlay;
 pub const NS_META: u8 = 0x00;
 /// Namespace byte after the slot: collection subkeys.
 pub const NS_SUB: u8 = 0x01;
+/// Namespace byte after the slot: a key's modification stamp, the Raft
+/// index of the entry that last wrote it (WATCH). Written by the apply
+/// [`Overlay`]; removed with the key.
+pub const NS_STAMP: u8 = 0x02;
+/// Namespace byte after the slot: the slot's deletion stamp, the Raft index
+/// of the last entry that deleted a key of the slot (WATCH of absent keys).
+pub const NS_SLOT_DEL: u8 = 0x03;
 /// First byte of system keys (applied indexes, node identity).
 pub const SYSTEM_PREFIX: u8 = 0xFF;
 
@@ -223,6 +239,96 @@ impl KvRead for dyn Engine {
     }
     fn scan_rev(&self, range: KeyRange) -> KvIter<'_> {
         Engine::scan_rev(self, range)
+    }
+}
+
+/// The node's shared engine handle, usable where a `&dyn KvRead` is wanted.
+impl KvRead for std::sync::Arc<dyn Engine> {
+    fn get(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        Engine::get(self.as_ref(), key)
+    }
+    fn scan(&self, range: KeyRange) -> KvIter<'_> {
+        Engine::scan(self.as_ref(), range)
+    }
+    fn scan_rev(&self, range: KeyRange) -> KvIter<'_> {
+        Engine::scan_rev(self.as_ref(), range)
+    }
+}
+
+/// The stamp key of the metadata key `meta_key` (`[slot][0x00][key]`).
+pub fn stamp_key_of_meta(meta_key: &[u8]) -> Vec<u8> {
+    let mut k = meta_key.to_vec();
+    k[2] = NS_STAMP;
+    k
+}
+
+/// The deletion stamp key of `slot`.
+pub fn slot_del_key(slot: Slot) -> Vec<u8> {
+    let mut k = slot.to_be_bytes().to_vec();
+    k.push(NS_SLOT_DEL);
+    k
+}
+
+fn read_u64(kv: &(impl KvRead + ?Sized), key: &[u8]) -> io::Result<u64> {
+    Ok(kv
+        .get(key)?
+        .and_then(|v| v.try_into().ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0))
+}
+
+/// What a key looked like when WATCH saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum WatchedAs {
+    Absent = 0,
+    Live = 1,
+    /// Present but already expired: deleting it later is no change.
+    Expired = 2,
+}
+
+/// One WATCHed key: its state when watched, checked again at EXEC's apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    pub key: Vec<u8>,
+    /// The key's stamp (0: none).
+    pub stamp: u64,
+    pub seen: WatchedAs,
+    /// The slot's deletion stamp (0: none).
+    pub slot_del: u64,
+}
+
+impl Watch {
+    /// Reads `key`'s watch state at `now_ms`.
+    pub fn read(kv: &(impl KvRead + ?Sized), key: &[u8], now_ms: u64) -> KsResult<Watch> {
+        let mk = meta_key(key);
+        let seen = match kv.get(&mk)? {
+            None => WatchedAs::Absent,
+            Some(raw) if Meta::decode(&raw)?.is_expired(now_ms) => WatchedAs::Expired,
+            Some(_) => WatchedAs::Live,
+        };
+        Ok(Watch {
+            key: key.to_vec(),
+            stamp: read_u64(kv, &stamp_key_of_meta(&mk))?,
+            seen,
+            slot_del: read_u64(kv, &slot_del_key(key_slot(key)))?,
+        })
+    }
+
+    /// Whether the key changed since it was watched, as Redis judges it: any
+    /// write to it, its expiry (a live key that expired), or a FLUSH that
+    /// removed it; not the deletion of a key already expired when watched.
+    /// An absent key is judged by the slot's deletion stamp, so one that
+    /// was created and deleted again counts as changed (as may another
+    /// deletion in its slot: a conservative abort).
+    pub fn changed(&self, kv: &(impl KvRead + ?Sized), now_ms: u64) -> KsResult<bool> {
+        let now = Watch::read(kv, &self.key, now_ms)?;
+        if self.seen == WatchedAs::Expired {
+            return Ok(now.seen == WatchedAs::Live);
+        }
+        Ok(now.stamp != self.stamp
+            || now.seen != self.seen
+            || (self.stamp == 0 && now.slot_del > self.slot_del))
     }
 }
 

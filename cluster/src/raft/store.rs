@@ -259,7 +259,7 @@ fn fatal(what: &str, e: impl std::fmt::Display) -> ! {
 }
 
 /// How many ticks between checks that leaders sit on their preferred node.
-const BALANCE_EVERY_TICKS: u64 = 30;
+const BALANCE_EVERY_TICKS: u64 = 10;
 
 impl<SM: StateMachine> RaftStore<SM> {
     /// Opens the Raft log under `dir`, creates or recovers a replica for
@@ -601,7 +601,13 @@ impl<SM: StateMachine> RaftStore<SM> {
             return;
         };
         if peer.node.raft.state != StateRole::Leader || peer.node.raft.lead_transferee.is_some() {
-            let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
+            // While handing leadership over, point at the node taking it.
+            let leader = peer
+                .node
+                .raft
+                .lead_transferee
+                .or(Some(peer.node.raft.leader_id))
+                .filter(|&l| l != 0);
             metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "not_leader")
                 .increment(1);
             let _ = cb.send(Err(ProposeError::NotLeader { shard, leader }));

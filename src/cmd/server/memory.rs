@@ -74,7 +74,7 @@ fn usage(ctx: &mut ReadCtx<'_>, args: &[Bytes]) -> Reply {
         }
     }
     reply(
-        keyspace::read_meta(&*ctx.node.engine, &args[2], ctx.now_ms),
+        keyspace::read_meta(ctx.kv, &args[2], ctx.now_ms),
         |meta| match meta {
             None => Reply::Null,
             Some(m) => Reply::Integer(redis_usage(&args[2], m.ty, &m.payload) as i64),

@@ -263,6 +263,10 @@ pub fn data_digest(kv: &dyn crate::engine::Engine) -> std::io::Result<String> {
     let mut any = false;
     for pair in kv.scan(crate::keyspace::all_data_range()) {
         let (k, v) = pair?;
+        // WATCH stamps are bookkeeping, not data.
+        if k.len() >= 3 && k[2] > crate::keyspace::NS_SUB {
+            continue;
+        }
         any = true;
         for h in &mut hashers {
             k.hash(h);
@@ -286,7 +290,10 @@ fn info(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
 }
 
 fn dbsize(ctx: &mut ReadCtx<'_>, _args: &[Bytes]) -> Reply {
-    let view = ctx.node.served_view(ctx.session.readonly);
+    let view = match ctx.node() {
+        Ok(node) => node.served_view(ctx.readonly),
+        Err(e) => return e,
+    };
     match crate::info::keyspace_stats(&view, ctx.now_ms) {
         Ok(ks) => Reply::Integer(ks.keys as i64),
         Err(e) => crate::keyspace::KsError::from(e).into(),
