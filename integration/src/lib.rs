@@ -28,6 +28,7 @@ pub mod client;
 pub mod cluster;
 pub mod netns;
 pub mod raw;
+pub mod tools;
 
 use std::collections::HashSet;
 use std::ffi::OsString;

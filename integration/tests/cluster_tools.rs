@@ -7,82 +7,19 @@
 //! expectations: `REDRAFT_TEST_SERVER=redis-server cargo test -p
 //! redraft-integration --test cluster_tools`.
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
-use redraft_integration::{wait_until, NodeOpts, Server, TestNode};
+use redraft_integration::tools::{have_tool, run_tool, strip_ansi};
+use redraft_integration::{NodeOpts, Server, TestNode};
 
-/// Whether `redis-cli` runs here; prints why the test is skipped if not.
 fn have_redis_cli(test: &str) -> bool {
-    let ok = Command::new("redis-cli")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED {test}: redis-cli is not installed (apt-get install redis-tools)");
-    }
-    ok
+    have_tool("redis-cli", test)
 }
 
 /// Runs `redis-cli args…`, killing it if it runs past 30 s.
 fn redis_cli(args: &[&str]) -> Output {
-    let mut child = Command::new("redis-cli")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn redis-cli");
-    // Read both pipes on threads so a full pipe cannot stall the child.
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let mut status = None;
-    let done = wait_until(Instant::now() + Duration::from_secs(30), || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if !done {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("redis-cli {args:?} did not finish within 30 s");
-    }
-    Output {
-        status: status.expect("exit status"),
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
-    }
-}
-
-/// The text without ANSI colour sequences (redis-cli colours its
-/// `--cluster` output even when it is not a terminal).
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    run_tool("redis-cli", args, Duration::from_secs(30))
 }
 
 fn cluster_check(node: &TestNode) -> (String, Output) {

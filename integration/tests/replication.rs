@@ -23,8 +23,7 @@
 //! is indeterminate instead, and the next command is a new attempt.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,6 +36,7 @@ use redraft_integration::client::error_text;
 use redraft_integration::cluster::{key_in, key_slot, ClusterOpts, TestCluster};
 use redraft_integration::netns::{NetnsCluster, NetnsNet, PartitionTool};
 use redraft_integration::raw::{frame_text, Frame, RawConn};
+use redraft_integration::tools::{have_tool, run_tool, strip_ansi};
 use redraft_integration::wait_until;
 
 const REGISTERS_PER_WRITER: usize = 4;
@@ -61,76 +61,6 @@ fn runtime() -> tokio::runtime::Runtime {
 
 // ---------------------------------------------------------------------
 // Redis's tools
-
-/// Whether `tool` runs here; prints why the test is skipped if not.
-fn have_tool(tool: &str, test: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED {test}: {tool} is not installed (apt-get install redis-tools)");
-    }
-    ok
-}
-
-/// Runs `program args…`, killing it after `limit`.
-fn run_tool(program: &str, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let mut status = None;
-    let done = wait_until(Instant::now() + limit, || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if !done {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("{program} {args:?} did not finish within {limit:?}");
-    }
-    Output {
-        status: status.expect("exit status"),
-        stdout: out_t.join().unwrap_or_default(),
-        stderr: err_t.join().unwrap_or_default(),
-    }
-}
-
-/// The text without ANSI colour sequences.
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 fn output_text(out: &Output) -> String {
     strip_ansi(&String::from_utf8_lossy(&out.stdout))
