@@ -65,6 +65,9 @@ pub const GROUPS_PER_STEP: usize = 2_000;
 /// Stale groups proposed for deletion per shard per tick, at most.
 pub const STALE_GROUPS_PER_STEP: usize = 200;
 
+/// Most ticks skipped after sweeps that deleted nothing.
+const MAX_IDLE_SKIP: u32 = 9;
+
 /// Starts the sweeper on the current tokio runtime, unless
 /// `expire_sweep_ms` is 0.
 pub fn spawn(node: Arc<Node>) -> Option<tokio::task::JoinHandle<()>> {
@@ -76,11 +79,28 @@ async fn run(node: Arc<Node>, period: Duration) {
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sweeper = Sweeper::default();
+    // Ticks that delete nothing back off (1, 3, 7, then at most 9 ticks
+    // skipped): an idle walk of every led shard costs real CPU, and an
+    // expired key is already invisible to reads (checked on access), so a
+    // later sweep only delays reclaiming its space.
+    let mut idle = 0u32;
+    let mut skip = 0u32;
     loop {
         ticker.tick().await;
-        if sweeper.tick(&node).await.is_err() {
-            tracing::debug!("expiry sweeper stops: the Raft store stopped");
-            return;
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        match sweeper.tick(&node).await {
+            Err(Stopped) => {
+                tracing::debug!("expiry sweeper stops: the Raft store stopped");
+                return;
+            }
+            Ok(0) => {
+                idle = (idle + 1).min(4);
+                skip = ((1u32 << idle) - 1).min(MAX_IDLE_SKIP);
+            }
+            Ok(_) => idle = 0,
         }
     }
 }
