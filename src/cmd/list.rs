@@ -30,6 +30,7 @@ const W_FAST: &[&str] = &["write", "list", "fast"];
 const W_SLOW: &[&str] = &["write", "list", "slow"];
 const R_FAST: &[&str] = &["read", "list", "fast"];
 const R_SLOW: &[&str] = &["read", "list", "slow"];
+const W_BLOCK: &[&str] = &["write", "list", "slow", "blocking"];
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::write("lpush", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, lpush).doc(
@@ -136,31 +137,31 @@ pub static COMMANDS: &[CommandSpec] = &[
             "7.0.0",
             "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
         ),
-    CommandSpec::write("blpop", -3, &[WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), W_SLOW, check_timeout, blpop).doc(
+    CommandSpec::write("blpop", -3, &[WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), W_BLOCK, check_timeout, blpop).doc(
         GROUP,
         "Remove and get the first element in a list, or block until one is available",
         "2.0.0",
         "O(N) where N is the number of provided keys.",
     ),
-    CommandSpec::write("brpop", -3, &[WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), W_SLOW, check_timeout, brpop).doc(
+    CommandSpec::write("brpop", -3, &[WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), W_BLOCK, check_timeout, brpop).doc(
         GROUP,
         "Remove and get the last element in a list, or block until one is available",
         "2.0.0",
         "O(N) where N is the number of provided keys.",
     ),
-    CommandSpec::write("brpoplpush", 4, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), W_SLOW, check_timeout, brpoplpush).doc(
+    CommandSpec::write("brpoplpush", 4, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), W_BLOCK, check_timeout, brpoplpush).doc(
         GROUP,
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "2.2.0",
         "O(1)",
     ),
-    CommandSpec::write("blmove", 6, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), W_SLOW, check_blmove, blmove).doc(
+    CommandSpec::write("blmove", 6, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), W_BLOCK, check_blmove, blmove).doc(
         GROUP,
         "Pop an element from a list, push it to another list and return it; or block until one is available",
         "6.2.0",
         "O(1)",
     ),
-    CommandSpec::write("blmpop", -5, &[WRITE, BLOCKING, MOVABLEKEYS], (0, 0, 0), W_SLOW, check_blmpop, blmpop)
+    CommandSpec::write("blmpop", -5, &[WRITE, BLOCKING, MOVABLEKEYS], (0, 0, 0), W_BLOCK, check_blmpop, blmpop)
         .with_key_finder(blmpop_keys)
         .doc(
             GROUP,

@@ -36,6 +36,8 @@ const R_FAST: &[&str] = &["read", "sortedset", "fast"];
 const R_SLOW: &[&str] = &["read", "sortedset", "slow"];
 const W_FAST: &[&str] = &["write", "sortedset", "fast"];
 const W_SLOW: &[&str] = &["write", "sortedset", "slow"];
+const W_FAST_BLOCK: &[&str] = &["write", "sortedset", "fast", "blocking"];
+const W_SLOW_BLOCK: &[&str] = &["write", "sortedset", "slow", "blocking"];
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 const UNION_CX: &str = "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.";
 const UNION_RO_CX: &str = "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.";
@@ -268,19 +270,19 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
     ),
-    CommandSpec::write("bzpopmin", -3, &[WRITE, NOSCRIPT, FAST, BLOCKING], (1, -2, 1), W_FAST, check_timeout, bzpopmin).doc(
+    CommandSpec::write("bzpopmin", -3, &[WRITE, NOSCRIPT, FAST, BLOCKING], (1, -2, 1), W_FAST_BLOCK, check_timeout, bzpopmin).doc(
         GROUP,
         "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
         "5.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
     ),
-    CommandSpec::write("bzpopmax", -3, &[WRITE, NOSCRIPT, FAST, BLOCKING], (1, -2, 1), W_FAST, check_timeout, bzpopmax).doc(
+    CommandSpec::write("bzpopmax", -3, &[WRITE, NOSCRIPT, FAST, BLOCKING], (1, -2, 1), W_FAST_BLOCK, check_timeout, bzpopmax).doc(
         GROUP,
         "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
         "5.0.0",
         "O(log(N)) with N being the number of elements in the sorted set.",
     ),
-    CommandSpec::write("bzmpop", -5, &[WRITE, BLOCKING, MOVABLEKEYS], (0, 0, 0), W_SLOW, check_bzmpop, bzmpop)
+    CommandSpec::write("bzmpop", -5, &[WRITE, BLOCKING, MOVABLEKEYS], (0, 0, 0), W_SLOW_BLOCK, check_bzmpop, bzmpop)
         .with_key_finder(bzmpop_keys)
         .doc(
             GROUP,
