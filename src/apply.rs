@@ -16,6 +16,7 @@ use rand::SeedableRng;
 use redraft_cluster::{ShardId, StateMachine};
 use redraft_resp::Reply;
 
+use crate::blocking::Blocking;
 use crate::cmd::{self, ApplyCtx};
 use crate::engine::{Engine, WriteBatch};
 use crate::keyspace::{slots_key_range, system_key, KvRead, Overlay};
@@ -26,11 +27,20 @@ use crate::proposal::Proposal;
 pub struct KvStateMachine {
     engine: Arc<dyn Engine>,
     slots: Arc<RwLock<SlotMap>>,
+    blocking: Arc<Blocking>,
 }
 
 impl KvStateMachine {
-    pub fn new(engine: Arc<dyn Engine>, slots: Arc<RwLock<SlotMap>>) -> KvStateMachine {
-        KvStateMachine { engine, slots }
+    pub fn new(
+        engine: Arc<dyn Engine>,
+        slots: Arc<RwLock<SlotMap>>,
+        blocking: Arc<Blocking>,
+    ) -> KvStateMachine {
+        KvStateMachine {
+            engine,
+            slots,
+            blocking,
+        }
     }
 }
 
@@ -58,6 +68,9 @@ impl StateMachine for KvStateMachine {
         };
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
+        // Keys written by this batch: their blocked clients are woken once
+        // the batch is in the engine.
+        let mut touched: Vec<bytes::Bytes> = Vec::new();
         for &(index, data) in entries {
             ov.set_stamp(index);
             if data.is_empty() {
@@ -65,7 +78,7 @@ impl StateMachine for KvStateMachine {
                 continue;
             }
             let reply = match Proposal::decode(data) {
-                Some(p) => apply_proposal(&mut ov, &self.slots, shard, index, p),
+                Some(p) => apply_proposal(&mut ov, &self.slots, shard, index, p, &mut touched),
                 None => {
                     metrics::counter!("redraft_apply_rejected_total", "reason" => "undecodable")
                         .increment(1);
@@ -79,6 +92,9 @@ impl StateMachine for KvStateMachine {
         if let Err(e) = self.engine.write(ov.into_batch()) {
             panic!("engine write failed while applying shard {shard}: {e}");
         }
+        touched.sort();
+        touched.dedup();
+        self.blocking.notify(&touched);
         replies
     }
 
@@ -168,6 +184,7 @@ fn apply_proposal(
     shard: ShardId,
     index: u64,
     p: Proposal,
+    touched: &mut Vec<bytes::Bytes>,
 ) -> Reply {
     if let Some(watches) = &p.tx {
         for w in watches {
@@ -194,7 +211,16 @@ fn apply_proposal(
             index,
             versions: &mut versions,
         };
-        replies.push(cmd::apply_write(&mut ctx, &args));
+        let mut reply = cmd::apply_write(&mut ctx, &args);
+        if crate::blocking::is_would_block(&reply) {
+            // Inside MULTI a blocking command never blocks.
+            if !single {
+                reply = crate::blocking::multi_reply(&args);
+            }
+        } else if let Some(spec) = cmd::lookup(&args[0]).filter(|s| s.is_write()) {
+            touched.extend(spec.key_indexes(&args).into_iter().map(|i| args[i].clone()));
+        }
+        replies.push(reply);
     }
     if single {
         replies.pop().unwrap_or(Reply::Null)

@@ -64,9 +64,48 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
                         handle.created.elapsed().as_millis() as u64,
                         std::sync::atomic::Ordering::Relaxed,
                     );
-                    let is_write = crate::cmd::lookup(&req.args[0]).is_some_and(|c| c.is_write());
+                    let spec = crate::cmd::lookup(&req.args[0]);
+                    let is_write = spec.is_some_and(|c| c.is_write());
                     if !is_write {
                         drain(&node, &mut queue, &session, &mut out).await;
+                    }
+                    if session.tx.is_none()
+                        && spec.is_some_and(|c| c.has_flag(crate::cmd::flags::BLOCKING))
+                    {
+                        // A blocking pop: later requests wait behind it, as
+                        // in Redis; replies so far go out first.
+                        drain(&node, &mut queue, &session, &mut out).await;
+                        if !out.is_empty() {
+                            Stats::incr(&node.stats.net_output_bytes, out.len() as u64);
+                            if stream.write_all(&out).await.is_err() {
+                                break 'conn;
+                            }
+                            out.clear();
+                        }
+                        let closed = async {
+                            loop {
+                                // Keeps reading pipelined requests (bounded)
+                                // to notice the client closing.
+                                if inbuf.len() > 1 << 20 {
+                                    handle.killed().await;
+                                    return;
+                                }
+                                tokio::select! {
+                                    r = stream.read_buf(&mut inbuf) => match r {
+                                        Ok(0) | Err(_) => return,
+                                        Ok(_) => {}
+                                    },
+                                    _ = handle.killed() => return,
+                                }
+                            }
+                        };
+                        tokio::pin!(closed);
+                        let reply =
+                            crate::blocking::run(&mut session, &node, req.args, closed).await;
+                        let Some(reply) = reply else { break 'conn };
+                        let silent = session.take_reply_silenced();
+                        queue.push_back(Slot::Ready(reply, silent));
+                        continue;
                     }
                     let outcome = match dispatch(&mut session, &node, req.args) {
                         Outcome::ReadIndex(rx, args) => match rx.await {

@@ -29,6 +29,16 @@ impl Outcome {
     /// callers that handle one command at a time (tests, tools); a
     /// connection pipelines instead.
     pub async fn resolve(self, session: &mut Session, node: &Node) -> Reply {
+        let reply = self.resolve_inner(session, node).await;
+        // A blocking pop that would block answers as if it timed out at
+        // once (callers here never wait for keys).
+        if crate::blocking::is_would_block(&reply) {
+            return crate::blocking::timeout_reply();
+        }
+        reply
+    }
+
+    async fn resolve_inner(self, session: &mut Session, node: &Node) -> Reply {
         match self {
             Outcome::Reply(r) => r,
             Outcome::Pending(p) => p.wait(node).await,

@@ -175,7 +175,7 @@ fn clients(node: &Node, s: &mut Section) {
     s.field("maxclients", node.settings.maxclients());
     s.field("client_recent_max_input_buffer", 0);
     s.field("client_recent_max_output_buffer", 0);
-    s.field("blocked_clients", 0);
+    s.field("blocked_clients", node.blocking.blocked_clients());
     s.field("tracking_clients", 0);
     s.field("clients_in_timeout_table", 0);
 }

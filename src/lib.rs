@@ -28,6 +28,7 @@
 //!   placement gave each shard at bootstrap.
 
 pub mod apply;
+pub mod blocking;
 pub mod bus;
 pub mod certs;
 

@@ -92,6 +92,9 @@ pub struct Node {
     /// Shared with the state machine: keyless writes (FLUSHALL) apply to
     /// the slot ranges of the shard they were proposed to.
     pub slots: Arc<RwLock<SlotMap>>,
+    /// Clients blocked on keys (BLPOP, …); shared with the state machine,
+    /// which wakes them as writes apply.
+    pub blocking: Arc<crate::blocking::Blocking>,
     pub clients: ClientRegistry,
     pub stats: Stats,
     pub started: Instant,
@@ -121,6 +124,7 @@ impl Node {
             .filter(|b| b.voters.contains(&me))
             .collect();
         let transport = Arc::new(LateTransport::default());
+        let blocking = Arc::new(crate::blocking::Blocking::default());
         let raft_cfg = RaftConfig {
             node_id: me,
             tick_ms: config.raft_tick_ms,
@@ -132,7 +136,7 @@ impl Node {
             raft_cfg,
             &config.dir.join("raft"),
             &shards,
-            KvStateMachine::new(engine.clone(), slots.clone()),
+            KvStateMachine::new(engine.clone(), slots.clone(), blocking.clone()),
             transport.clone(),
         )?;
         Ok(Arc::new(Node {
@@ -145,6 +149,7 @@ impl Node {
             transport,
             bus: std::sync::OnceLock::new(),
             slots,
+            blocking,
             clients: ClientRegistry::default(),
             stats: Stats::default(),
             started: Instant::now(),

@@ -6,7 +6,7 @@ test_cluster_client.py), through the raw client so replies keep their
 kind: an error's full text, a status, a null bulk versus a null array
 (read as raw lines where RESP2 and RESP3 differ). Every key carries the
 hash tag {t} so multi-key commands stay in one slot. The blocking
-commands (BLPOP and friends) are not offered by redraft and not tested.
+commands (BLPOP and friends) are tested in test_compat_blocking.py.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@
 //! before parsing the index, as Redis does, so a missing key wins over a
 //! malformed index.
 //!
-//! CAVEATS:
-//! - The blocking variants (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) are
-//!   not offered.
+//! The blocking variants (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) pop
+//! like their plain forms at apply, or answer the would-block marker; the
+//! connection waits and retries (see [`crate::blocking`]).
 
 use bytes::Bytes;
 use redraft_resp::Reply;
@@ -19,6 +19,7 @@ use super::args::{int, is, parse_i64, ArgCursor};
 use super::error::{err_syntax, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, ReadCtx};
+use crate::blocking::{check_timeout, would_block};
 use crate::keyspace::list::{self as lists, End};
 use crate::keyspace::KsError;
 
@@ -29,6 +30,7 @@ const W_FAST: &[&str] = &["write", "list", "fast"];
 const W_SLOW: &[&str] = &["write", "list", "slow"];
 const R_FAST: &[&str] = &["read", "list", "fast"];
 const R_SLOW: &[&str] = &["read", "list", "slow"];
+const W_BLOCK: &[&str] = &["write", "list", "slow", "blocking"];
 
 pub static COMMANDS: &[CommandSpec] = &[
     CommandSpec::write("lpush", -3, &[WRITE, DENYOOM, FAST], ONE_KEY, W_FAST, no_check, lpush).doc(
@@ -132,6 +134,38 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc(
             GROUP,
             "Pop elements from a list",
+            "7.0.0",
+            "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+        ),
+    CommandSpec::write("blpop", -3, &[WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), W_BLOCK, check_timeout, blpop).doc(
+        GROUP,
+        "Remove and get the first element in a list, or block until one is available",
+        "2.0.0",
+        "O(N) where N is the number of provided keys.",
+    ),
+    CommandSpec::write("brpop", -3, &[WRITE, NOSCRIPT, BLOCKING], (1, -2, 1), W_BLOCK, check_timeout, brpop).doc(
+        GROUP,
+        "Remove and get the last element in a list, or block until one is available",
+        "2.0.0",
+        "O(N) where N is the number of provided keys.",
+    ),
+    CommandSpec::write("brpoplpush", 4, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), W_BLOCK, check_timeout, brpoplpush).doc(
+        GROUP,
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        "2.2.0",
+        "O(1)",
+    ),
+    CommandSpec::write("blmove", 6, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], (1, 2, 1), W_BLOCK, check_blmove, blmove).doc(
+        GROUP,
+        "Pop an element from a list, push it to another list and return it; or block until one is available",
+        "6.2.0",
+        "O(1)",
+    ),
+    CommandSpec::write("blmpop", -5, &[WRITE, BLOCKING, MOVABLEKEYS], (0, 0, 0), W_BLOCK, check_blmpop, blmpop)
+        .with_key_finder(blmpop_keys)
+        .doc(
+            GROUP,
+            "Pop elements from a list, or block until one is available",
             "7.0.0",
             "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
         ),
@@ -501,4 +535,82 @@ fn lmpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
         }
     }
     Reply::NullArray
+}
+
+// ---- blocking forms ----
+
+/// BLPOP/BRPOP: `[key, element]` from the first non-empty key.
+fn bpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes], dir: End) -> Reply {
+    if let Err(e) = check_timeout(args) {
+        return e;
+    }
+    for key in &args[1..args.len() - 1] {
+        match lists::pop(ctx.ov, key, dir, 1, ctx.now_ms) {
+            Ok(Some(mut items)) if !items.is_empty() => {
+                let v = items.remove(0);
+                return Reply::Array(vec![Reply::bulk(key.clone()), Reply::bulk(v)]);
+            }
+            Ok(_) => continue,
+            Err(e) => return e.into(),
+        }
+    }
+    would_block()
+}
+
+fn blpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    bpop(ctx, args, End::Left)
+}
+
+fn brpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    bpop(ctx, args, End::Right)
+}
+
+fn blocking_move(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes], from: End, to: End) -> Reply {
+    match do_move(ctx, args, from, to) {
+        Reply::Null => would_block(),
+        r => r,
+    }
+}
+
+fn brpoplpush(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    if let Err(e) = check_timeout(args) {
+        return e;
+    }
+    blocking_move(ctx, args, End::Right, End::Left)
+}
+
+fn check_blmove(args: &[Bytes]) -> Result<(), Reply> {
+    move_ends(args)?;
+    check_timeout(args)
+}
+
+fn blmove(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    match check_blmove(args).and_then(|()| move_ends(args)) {
+        Ok((from, to)) => blocking_move(ctx, args, from, to),
+        Err(e) => e,
+    }
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: LMPOP's
+/// syntax after the timeout.
+fn check_blmpop(args: &[Bytes]) -> Result<(), Reply> {
+    check_timeout(args)?;
+    lmpop_parse(&args[1..]).map(drop)
+}
+
+fn blmpop_keys(args: &[Bytes]) -> Vec<usize> {
+    match args.get(1..) {
+        Some(rest) => lmpop_keys(rest).into_iter().map(|i| i + 1).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn blmpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    if let Err(e) = check_blmpop(args) {
+        return e;
+    }
+    match lmpop(ctx, &args[1..]) {
+        Reply::NullArray => would_block(),
+        r => r,
+    }
 }

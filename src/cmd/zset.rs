@@ -15,7 +15,6 @@
 //! - Scores and score-range bounds are parsed with Rust's float parser,
 //!   not `strtod`: hexadecimal scores (`0x10`) and leading blanks in range
 //!   bounds are refused where Redis accepts them.
-//! - The blocking forms (BZPOPMIN, BZPOPMAX, BZMPOP) are not offered.
 
 use bytes::Bytes;
 use redraft_resp::{format_double, Reply};
@@ -24,6 +23,7 @@ use super::args::{int, is, parse_f64, parse_i64, scan_cursor, scan_options};
 use super::error::{err_not_float, err_not_integer, err_syntax, reply};
 use super::flags::*;
 use super::{no_check, ApplyCtx, CommandSpec, Handler, ReadCtx};
+use crate::blocking::{check_timeout, would_block};
 use crate::keyspace::collection::Collection;
 use crate::keyspace::glob::glob_match;
 use crate::keyspace::hash::Draw;
@@ -36,6 +36,8 @@ const R_FAST: &[&str] = &["read", "sortedset", "fast"];
 const R_SLOW: &[&str] = &["read", "sortedset", "slow"];
 const W_FAST: &[&str] = &["write", "sortedset", "fast"];
 const W_SLOW: &[&str] = &["write", "sortedset", "slow"];
+const W_FAST_BLOCK: &[&str] = &["write", "sortedset", "fast", "blocking"];
+const W_SLOW_BLOCK: &[&str] = &["write", "sortedset", "slow", "blocking"];
 const ONE_KEY: (i32, i32, i32) = (1, 1, 1);
 const UNION_CX: &str = "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.";
 const UNION_RO_CX: &str = "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.";
@@ -268,6 +270,26 @@ pub static COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
     ),
+    CommandSpec::write("bzpopmin", -3, &[WRITE, NOSCRIPT, FAST, BLOCKING], (1, -2, 1), W_FAST_BLOCK, check_timeout, bzpopmin).doc(
+        GROUP,
+        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+    ),
+    CommandSpec::write("bzpopmax", -3, &[WRITE, NOSCRIPT, FAST, BLOCKING], (1, -2, 1), W_FAST_BLOCK, check_timeout, bzpopmax).doc(
+        GROUP,
+        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+    ),
+    CommandSpec::write("bzmpop", -5, &[WRITE, BLOCKING, MOVABLEKEYS], (0, 0, 0), W_SLOW_BLOCK, check_bzmpop, bzmpop)
+        .with_key_finder(bzmpop_keys)
+        .doc(
+            GROUP,
+            "Remove and return members with scores in a sorted set or block until one is available",
+            "7.0.0",
+            "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        ),
     read("zscore", 3, &[READONLY, FAST], R_FAST, zscore).doc(
         GROUP,
         "Get the score associated with the given member in a sorted set",
@@ -1144,4 +1166,49 @@ fn zmpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
         }
     }
     Reply::NullArray
+}
+
+/// BZPOPMIN/BZPOPMAX: `[key, member, score]` from the first non-empty key.
+fn bzpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes], max: bool) -> Reply {
+    tryr!(check_timeout(args));
+    for key in &args[1..args.len() - 1] {
+        let popped = tryr!(zset::pop(ctx.ov, key, max, 1, ctx.now_ms).map_err(Reply::from));
+        if let Some((m, s)) = popped.into_iter().next() {
+            return Reply::Array(vec![
+                Reply::Bulk(key.clone()),
+                Reply::bulk(m),
+                Reply::Double(s),
+            ]);
+        }
+    }
+    would_block()
+}
+
+fn bzpopmin(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    bzpop(ctx, args, false)
+}
+
+fn bzpopmax(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    bzpop(ctx, args, true)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
+fn check_bzmpop(args: &[Bytes]) -> Result<(), Reply> {
+    check_timeout(args)?;
+    parse_zmpop(&args[1..]).map(drop)
+}
+
+fn bzmpop_keys(args: &[Bytes]) -> Vec<usize> {
+    match args.get(1..) {
+        Some(rest) if !rest.is_empty() => zmpop_keys(rest).into_iter().map(|i| i + 1).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn bzmpop(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
+    tryr!(check_bzmpop(args));
+    match zmpop(ctx, &args[1..]) {
+        Reply::NullArray => would_block(),
+        r => r,
+    }
 }

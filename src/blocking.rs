@@ -1,0 +1,285 @@
+//! Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+//! BZPOPMAX, BZMPOP).
+//!
+//! A blocking command is an ordinary write: its apply tries the pop on the
+//! first non-empty key and answers it, or answers the private marker
+//! [`would_block`] when every key is empty (the marker never reaches a
+//! client). The connection then waits in this node's [`Blocking`] registry:
+//! waiters queue per key in arrival order and keep their place until they
+//! leave. Every write applied through Raft wakes, for each key it touched,
+//! the first waiter that is not proposing already; that one proposes its
+//! command again. A served waiter's own pop is a write to the key, so it
+//! wakes the next waiter: N pushed elements reach the first N waiters in
+//! order. A write that applies while a waiter is proposing moves an epoch,
+//! and the waiter retries instead of sleeping, so no wake-up is lost.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use redraft_resp::Reply;
+use tokio::sync::Notify;
+
+const MARKER: &str = "\0WOULDBLOCK";
+
+/// The reply of a blocking command's apply when every key is empty.
+pub fn would_block() -> Reply {
+    Reply::error(MARKER)
+}
+
+pub fn is_would_block(r: &Reply) -> bool {
+    matches!(r, Reply::Error(e) if e == MARKER)
+}
+
+/// Parses a blocking timeout in seconds, as Redis 7.0 does: a float, not
+/// negative; `None` for 0 (block forever).
+pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, Reply> {
+    let s = std::str::from_utf8(arg).ok().map(str::trim_end);
+    let v = match s.and_then(|s| {
+        if s.is_empty() || s.len() != arg.len() || s.starts_with(char::is_whitespace) {
+            None
+        } else {
+            s.parse::<f64>().ok()
+        }
+    }) {
+        Some(v) if v.is_finite() => v,
+        _ => return Err(Reply::error("ERR timeout is not a float or out of range")),
+    };
+    if v < 0.0 {
+        return Err(Reply::error("ERR timeout is negative"));
+    }
+    let ms = (v * 1000.0).round();
+    if ms >= 1e15 {
+        return Err(Reply::error("ERR timeout is out of range"));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// Where a blocking command keeps its timeout.
+pub fn timeout_arg(args: &[Bytes]) -> Option<&Bytes> {
+    let name = args.first()?;
+    let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+    if is("blmpop") || is("bzmpop") {
+        args.get(1)
+    } else if is("brpoplpush") {
+        args.get(3)
+    } else if is("blmove") {
+        args.get(5)
+    } else {
+        args.last()
+    }
+}
+
+/// `check` of a blocking command whose only free argument is the timeout.
+pub fn check_timeout(args: &[Bytes]) -> Result<(), Reply> {
+    match timeout_arg(args) {
+        Some(t) => parse_timeout(t).map(drop),
+        None => Ok(()),
+    }
+}
+
+/// What a blocking command answers when its timeout expires: a null
+/// array whatever the command (`*-1` in RESP2), as Redis 7.0 answers.
+pub fn timeout_reply() -> Reply {
+    Reply::NullArray
+}
+
+/// What a blocking command answers inside MULTI when every key is empty
+/// (it never blocks there): its plain form's null.
+pub fn multi_reply(args: &[Bytes]) -> Reply {
+    let single = args.first().is_some_and(|n| {
+        n.eq_ignore_ascii_case(b"blmove") || n.eq_ignore_ascii_case(b"brpoplpush")
+    });
+    if single {
+        Reply::Null
+    } else {
+        Reply::NullArray
+    }
+}
+
+struct Waiter {
+    id: u64,
+    wake: Arc<Wake>,
+}
+
+/// One blocked client's wake-up: its notify, and whether it is proposing
+/// its command right now (then a write wakes the next waiter instead; the
+/// client itself retries if a write applied while it was proposing).
+#[derive(Default)]
+pub struct Wake {
+    notify: Notify,
+    in_flight: std::sync::atomic::AtomicBool,
+}
+
+/// The node's blocked clients, queued per key.
+#[derive(Default)]
+pub struct Blocking {
+    queues: Mutex<HashMap<Vec<u8>, VecDeque<Waiter>>>,
+    /// Waiters registered: lets writes skip the lock when nobody waits.
+    count: AtomicUsize,
+    next_id: AtomicU64,
+    /// Bumped by every write to a key someone waits on.
+    epoch: AtomicU64,
+    /// Clients inside a blocking command (INFO's `blocked_clients`).
+    clients: AtomicUsize,
+}
+
+/// Counts a client as blocked while it lives.
+struct BlockedGuard<'a>(&'a AtomicUsize);
+
+impl Drop for BlockedGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Blocking {
+    /// Clients blocked in a blocking command now.
+    pub fn blocked_clients(&self) -> usize {
+        self.clients.load(Ordering::Relaxed)
+    }
+
+    fn new_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Queues waiter `id` at the tail of each of `keys`' queues, once.
+    fn register(&self, id: u64, keys: &[Bytes], wake: &Arc<Wake>) {
+        let mut q = self.queues.lock();
+        for k in keys {
+            let queue = q.entry(k.to_vec()).or_default();
+            if queue.iter().all(|w| w.id != id) {
+                queue.push_back(Waiter {
+                    id,
+                    wake: wake.clone(),
+                });
+                self.count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn unregister(&self, id: u64, keys: &[Bytes]) {
+        let mut q = self.queues.lock();
+        for k in keys {
+            if let Some(queue) = q.get_mut(&k[..]) {
+                let before = queue.len();
+                queue.retain(|w| w.id != id);
+                self.count
+                    .fetch_sub(before - queue.len(), Ordering::Relaxed);
+                if queue.is_empty() {
+                    q.remove(&k[..]);
+                }
+            }
+        }
+    }
+
+    /// Writes touched `keys`: wakes, for each, its first waiter that is not
+    /// proposing already.
+    pub fn notify<K: AsRef<[u8]>>(&self, keys: &[K]) {
+        if self.count.load(Ordering::Relaxed) == 0 || keys.is_empty() {
+            return;
+        }
+        let q = self.queues.lock();
+        for k in keys {
+            let Some(queue) = q.get(k.as_ref()) else {
+                continue;
+            };
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+            if let Some(w) = queue
+                .iter()
+                .find(|w| !w.wake.in_flight.load(Ordering::SeqCst))
+            {
+                w.wake.notify.notify_one();
+            }
+        }
+    }
+}
+
+/// How often a blocked client checks that this node still leads its
+/// keys' shard (else it is answered MOVED by proposing again).
+const LEADER_POLL: Duration = Duration::from_millis(100);
+
+/// Runs one blocking command for a connection to its reply: proposes it,
+/// and while it would block waits for a write to its keys, its timeout,
+/// the client closing (`closed` resolves) or a leadership change.
+pub async fn run(
+    session: &mut crate::session::Session,
+    node: &crate::node::Node,
+    args: Vec<Bytes>,
+    mut closed: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+) -> Option<Reply> {
+    use crate::dispatch::{dispatch, Outcome};
+    let keys: Vec<Bytes> = crate::cmd::lookup(&args[0])
+        .map(|s| {
+            s.key_indexes(&args)
+                .into_iter()
+                .map(|i| args[i].clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let deadline = timeout_arg(&args)
+        .and_then(|t| parse_timeout(t).ok().flatten())
+        .map(|d| Instant::now() + d);
+    let shard = keys.first().and_then(|k| node.shard_of_key(k));
+    let reg = &node.blocking;
+    let id = reg.new_id();
+    let wake = Arc::new(Wake::default());
+    let mut guard = None;
+    let leave = || {
+        reg.unregister(id, &keys);
+        // A wake-up it may have taken goes to the next waiter.
+        reg.notify(&keys);
+    };
+    // Queued before the first proposal (as in flight: writes wake others),
+    // so a write racing with it moves the epoch.
+    wake.in_flight.store(true, Ordering::SeqCst);
+    reg.register(id, &keys, &wake);
+    loop {
+        wake.in_flight.store(true, Ordering::SeqCst);
+        let epoch = reg.epoch.load(Ordering::SeqCst);
+        let reply = match dispatch(session, node, args.clone()) {
+            Outcome::Reply(r) => r,
+            Outcome::Pending(p) => p.wait(node).await,
+            Outcome::ReadIndex(..) => crate::dispatch::read_retry_error(),
+        };
+        if !is_would_block(&reply) {
+            reg.unregister(id, &keys);
+            return Some(reply);
+        }
+        wake.in_flight.store(false, Ordering::SeqCst);
+        if guard.is_none() {
+            reg.clients.fetch_add(1, Ordering::Relaxed);
+            guard = Some(BlockedGuard(&reg.clients));
+        }
+        if reg.epoch.load(Ordering::SeqCst) != epoch {
+            // A write to a watched key applied while it was proposing.
+            continue;
+        }
+        // Wait for a wake-up, the deadline, the client, or leadership.
+        loop {
+            let sleep = match deadline {
+                Some(d) => LEADER_POLL.min(d.saturating_duration_since(Instant::now())),
+                None => LEADER_POLL,
+            };
+            tokio::select! {
+                _ = wake.notify.notified() => break,
+                _ = tokio::time::sleep(sleep) => {}
+                _ = closed.as_mut() => {
+                    leave();
+                    return None;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                leave();
+                return Some(timeout_reply());
+            }
+            if shard.is_some_and(|s| !node.raft.is_leader(s)) {
+                // Proposing again answers MOVED (or CLUSTERDOWN).
+                break;
+            }
+        }
+    }
+}
