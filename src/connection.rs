@@ -46,12 +46,18 @@ pub async fn serve(node: Arc<Node>, mut stream: TcpStream) {
 
     'conn: loop {
         let n = tokio::select! {
+            // A kill wins over input that arrived at the same time: once
+            // CLIENT KILL answered, this connection runs nothing more.
+            biased;
+            _ = handle.killed() => break 'conn,
             r = stream.read_buf(&mut inbuf) => match r {
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => n,
             },
-            _ = handle.killed() => break 'conn,
         };
+        if handle.is_killed() {
+            break 'conn;
+        }
         Stats::incr(&node.stats.net_input_bytes, n as u64);
         loop {
             // Judged per request: one pipelined behind AUTH gets the
