@@ -24,21 +24,8 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use redraft_integration::raw::frame_text;
+use redraft_integration::tools::have_tool;
 use redraft_integration::{wait_until, NodeOpts, TestNode};
-
-/// Whether `tool` runs here; prints why the test is skipped if not.
-fn have(tool: &str, test: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED {test}: {tool} is not installed (apt-get install redis-tools)");
-    }
-    ok
-}
 
 /// What a tool printed and how it ended.
 struct Run {
@@ -117,7 +104,7 @@ fn error_replies(node: &TestNode) -> u64 {
 
 #[test]
 fn redis_cli_runs_set_get_incr_expire_ttl_scan() {
-    if !have("redis-cli", "redis_cli_runs_set_get_incr_expire_ttl_scan") {
+    if !have_tool("redis-cli", "redis_cli_runs_set_get_incr_expire_ttl_scan") {
         return;
     }
     let node = TestNode::start(NodeOpts::new());
@@ -160,7 +147,7 @@ fn redis_cli_runs_set_get_incr_expire_ttl_scan() {
 
 #[test]
 fn redis_cli_runs_a_piped_script() {
-    if !have("redis-cli", "redis_cli_runs_a_piped_script") {
+    if !have_tool("redis-cli", "redis_cli_runs_a_piped_script") {
         return;
     }
     let node = TestNode::start(NodeOpts::new());
@@ -181,7 +168,7 @@ fn redis_cli_runs_a_piped_script() {
 
 #[test]
 fn redis_benchmark_set_get_incr_mset_without_error_replies() {
-    if !have(
+    if !have_tool(
         "redis-benchmark",
         "redis_benchmark_set_get_incr_mset_without_error_replies",
     ) {
@@ -232,7 +219,7 @@ fn redis_benchmark_set_get_incr_mset_without_error_replies() {
 /// by each of its checks (exit status, message, error counter).
 #[test]
 fn redis_benchmark_error_replies_are_detected() {
-    if !have(
+    if !have_tool(
         "redis-benchmark",
         "redis_benchmark_error_replies_are_detected",
     ) {
