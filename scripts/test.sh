@@ -91,6 +91,9 @@ install_deps() {
     command -v redis-server >/dev/null || apt+=(redis-server)
     { command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null; } || apt+=(redis-tools)
     command -v python3 >/dev/null || apt+=(python3)
+    # The partition test's network namespaces and packet filter.
+    command -v ip >/dev/null || apt+=(iproute2)
+    { command -v nft >/dev/null || command -v iptables >/dev/null; } || apt+=(nftables)
     if ! python_deps_ok && ! python3 -m pip --version >/dev/null 2>&1; then
         apt+=(python3-pip)
     fi
