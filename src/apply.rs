@@ -89,7 +89,13 @@ impl StateMachine for KvStateMachine {
         }
         ov.put(applied_key(shard), last.to_be_bytes().to_vec());
         // Not deterministic: an I/O failure must not let replicas diverge.
-        if let Err(e) = self.engine.write(ov.into_batch()) {
+        let written = (|| {
+            fail::fail_point!("engine-write", |_| Err(std::io::Error::other(
+                "failpoint engine-write"
+            )));
+            self.engine.write(ov.into_batch())
+        })();
+        if let Err(e) = written {
             panic!("engine write failed while applying shard {shard}: {e}");
         }
         touched.sort();
@@ -99,6 +105,9 @@ impl StateMachine for KvStateMachine {
     }
 
     fn sync(&mut self) -> std::io::Result<()> {
+        fail::fail_point!("engine-fsync", |_| Err(std::io::Error::other(
+            "failpoint engine-fsync"
+        )));
         self.engine.sync()
     }
 

@@ -198,8 +198,14 @@ impl Blocking {
     }
 }
 
+/// What a blocked client is told when this node stops leading its keys'
+/// shard: Redis's reply to clients blocked on a master that a failover
+/// turned into a replica (`disconnectAllBlockedClients`).
+pub const UNBLOCKED: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+
 /// How often a blocked client checks that this node still leads its
-/// keys' shard (else it is answered MOVED by proposing again).
+/// keys' shard (else it is answered [`UNBLOCKED`]).
 const LEADER_POLL: Duration = Duration::from_millis(100);
 
 /// Runs one blocking command for a connection to its reply: proposes it,
@@ -277,8 +283,11 @@ pub async fn run(
                 return Some(timeout_reply());
             }
             if shard.is_some_and(|s| !node.raft.is_leader(s)) {
-                // Proposing again answers MOVED (or CLUSTERDOWN).
-                break;
+                // As Redis does when a failover turns a master into a
+                // replica: an error, and the connection closes after it.
+                leave();
+                session.close_after_reply = true;
+                return Some(Reply::error(UNBLOCKED));
             }
         }
     }

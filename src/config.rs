@@ -115,6 +115,12 @@ pub struct Config {
     /// log, so acknowledged writes can be lost on a crash.
     #[arg(long, hide = true, default_value_t = false)]
     pub unsafe_no_fsync: bool,
+
+    /// UNSAFE, for testing the fault-injection checkers only: every
+    /// replica answers reads from its own state, as if every connection
+    /// had sent READONLY, so reads can be stale (not linearizable).
+    #[arg(long, hide = true, default_value_t = false)]
+    pub unsafe_stale_reads: bool,
 }
 
 /// Tools run instead of a node.

@@ -224,7 +224,8 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
                     if let (Target::Shard(s), true) = (&shard, keyed) {
                         let s = *s;
                         let local = confirmed
-                            || (session.readonly && node.raft.hosts(s))
+                            || ((session.readonly || node.config.unsafe_stale_reads)
+                                && node.raft.hosts(s))
                             || node.raft.lease_read_ok(s);
                         if !local {
                             if node.raft.is_leader(s) {

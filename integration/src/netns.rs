@@ -291,10 +291,39 @@ impl NetnsNet {
     /// how); the test can still reach it unless the tool is
     /// [`PartitionTool::LinkDown`].
     pub fn isolate(&mut self, i: usize) -> Result<(), String> {
-        let others: Vec<String> = (0..self.len())
-            .filter(|&j| j != i)
-            .map(|j| self.node_ip(j).to_string())
-            .collect();
+        let others: Vec<usize> = (0..self.len()).filter(|&j| j != i).collect();
+        self.block_peers(i, &others)
+    }
+
+    /// Splits the nodes into `groups`: a node reaches only the nodes of its
+    /// own group (a node in no group is left alone, reaching everyone: with
+    /// two groups, that makes it a bridge between them). The test still
+    /// reaches every node.
+    pub fn partition(&mut self, groups: &[Vec<usize>]) -> Result<(), String> {
+        for (g, group) in groups.iter().enumerate() {
+            let others: Vec<usize> = groups
+                .iter()
+                .enumerate()
+                .filter(|&(h, _)| h != g)
+                .flat_map(|(_, o)| o.iter().copied())
+                .collect();
+            for &i in group {
+                self.block_peers(i, &others)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops traffic between node `i` and the nodes `peers` (in node `i`'s
+    /// namespace, both directions), replacing an earlier block of node `i`.
+    pub fn block_peers(&mut self, i: usize, peers: &[usize]) -> Result<(), String> {
+        if self.isolated[i] {
+            self.heal(i)?;
+        }
+        if peers.is_empty() {
+            return Ok(());
+        }
+        let others: Vec<String> = peers.iter().map(|&j| self.node_ip(j).to_string()).collect();
         let ns = self.namespaces[i].clone();
         match self.tool {
             PartitionTool::Nft => {

@@ -172,3 +172,57 @@ fn timeout_errors_and_multi() {
     assert_eq!(raw(&mut c, &["BLPOP", "nothing", "0"]), "+QUEUED\r\n");
     assert_eq!(raw(&mut c, &["EXEC"]), "*1\r\n*-1\r\n");
 }
+
+/// Redis answers clients blocked on a master that a failover turns into a
+/// replica with `-UNBLOCKED …` and closes their connection
+/// (`disconnectAllBlockedClients`). In redraft the failover is a leader
+/// change of the key's shard: the old leader is paused past an election
+/// timeout, another node takes over, and the blocked client, once its node
+/// runs again, gets that error and the connection closes.
+#[test]
+fn blocked_client_is_unblocked_when_its_node_loses_leadership() {
+    use redraft_integration::cluster::{key_in, key_slot, ClusterOpts, TestCluster};
+
+    let mut cluster = TestCluster::start(ClusterOpts::new());
+    let key = key_in("unblock", |_| true).expect("a key");
+    let slot = key_slot(key.as_bytes());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let leader = cluster
+        .wait_leader_of_slot(slot, deadline)
+        .expect("the key's shard has a leader");
+    let node = cluster.node(leader);
+    let mut ctl = conn(node);
+    let mut waiter = block(node, &mut ctl, &["BLPOP", &key, "0"]);
+    drop(ctl);
+
+    cluster.pause(leader);
+    let moved = wait_until(Instant::now() + Duration::from_secs(30), || {
+        cluster.leader_of_slot(slot).is_some_and(|l| l != leader)
+    });
+    assert!(moved, "no other node took over slot {slot}");
+    cluster.resume(leader);
+
+    waiter
+        .set_timeout(Duration::from_secs(20))
+        .expect("read timeout");
+    assert_eq!(
+        String::from_utf8_lossy(&waiter.read_reply_bytes().expect("BLPOP reply")),
+        format!("-{}\r\n", UNBLOCKED)
+    );
+    assert!(
+        waiter.closed_within(Duration::from_secs(5)),
+        "the connection stays open after UNBLOCKED"
+    );
+    // The list is untouched, and a push lands on the new leader.
+    let mut client = cluster.client().get_connection().expect("cluster client");
+    let len: i64 = redis::cmd("RPUSH")
+        .arg(&key)
+        .arg("x")
+        .query(&mut client)
+        .expect("RPUSH");
+    assert_eq!(len, 1);
+}
+
+/// Redis 7.0's text for clients unblocked by a master → replica change.
+const UNBLOCKED: &str =
+    "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";

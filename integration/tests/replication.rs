@@ -559,8 +559,19 @@ fn acknowledged_writes_survive_kill_9_of_random_nodes() {
     let progressed = wait_until(end.max(Instant::now()) + Duration::from_secs(30), || {
         Instant::now() >= end && load.acks.load(Ordering::Relaxed) > epoch_acks
     });
-    assert!(progressed, "no write acknowledged after the last restart");
+    let acks_at_end = load.acks.load(Ordering::Relaxed);
     let (history, errors) = stop_writers(&rt, &load, writers);
+    if !progressed {
+        let infos: Vec<String> = (0..cluster.len())
+            .map(|i| format!("node {}: {:?}", i + 1, cluster.replication(i)))
+            .collect();
+        panic!(
+            "no write acknowledged within 30 s after the last restart (acks {epoch_acks} \
+             before it, {acks_at_end} at the end); client errors by kind: {errors:?}\n{}\n{}",
+            infos.join("\n"),
+            cluster.log_tails(30)
+        );
+    }
     println!(
         "crash test: {writers_n} writers, {:.1} s, kill -9 + restart of nodes {kills:?}",
         started.elapsed().as_secs_f64()

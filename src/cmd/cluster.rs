@@ -1,5 +1,5 @@
 //! Cluster commands: CLUSTER KEYSLOT/INFO/MYID/SLOTS/SHARDS/NODES/
-//! COUNTKEYSINSLOT/GETKEYSINSLOT/HELP, READONLY, READWRITE, ASKING.
+//! COUNTKEYSINSLOT/GETKEYSINSLOT/FAILOVER/HELP, READONLY, READWRITE, ASKING.
 //!
 //! What: the commands cluster clients and `redis-cli --cluster` use to learn
 //! the slot map, answered from the node's own slot map and Raft replicas
@@ -12,7 +12,7 @@
 //! hides them everywhere else, so it hides them here too).
 //!
 //! CAVEATS:
-//! - Only the read-only subcommands exist; slot assignment (ADDSLOTS,
+//! - Besides FAILOVER, only the read-only subcommands exist; slot assignment (ADDSLOTS,
 //!   SETSLOT, MEET, …) is redraft's own business, through Raft.
 //! - CLUSTER MYSHARDID (Redis 7.2) is not offered: the reference is 7.0.
 
@@ -105,6 +105,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     .doc(
         "cluster",
         "Return the number of local keys in the specified hash slot",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "cluster|failover",
+        -2,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(failover),
+    )
+    .doc(
+        "cluster",
+        "Forces a replica to perform a manual failover of its master.",
         "3.0.0",
         "O(1)",
     ),
@@ -223,6 +237,8 @@ const HELP: &[&str] = &[
     "    Return the number of keys stored in <slot>.",
     "GETKEYSINSLOT <slot> <count>",
     "    Return up to <count> key names stored in <slot>.",
+    "FAILOVER [FORCE|TAKEOVER]",
+    "    Take over the leadership of every shard this node replicates (a leader transfer).",
     "INFO",
     "    Return the state of the cluster as this node sees it.",
     "KEYSLOT <key>",
@@ -265,6 +281,38 @@ fn text(t: String) -> Reply {
 
 fn info(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
     text(ClusterView::of(n).info_text())
+}
+
+/// `CLUSTER FAILOVER [FORCE|TAKEOVER]`: this node asks the leader of every
+/// shard it follows to hand leadership over by Raft leader transfer, which
+/// loses no acknowledged write (the transferee is caught up first). FORCE
+/// and TAKEOVER are accepted and mean the same: a transfer never needs the
+/// old leader's agreement beyond Raft's. As on a Redis master, a node that
+/// follows nothing answers an error.
+///
+/// CAVEATS: the preferred-leader balancer hands a shard back to its
+/// preferred node once that node is healthy, so the change lasts until the
+/// next balance check (about a second) unless this node is preferred.
+fn failover(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
+    match args.get(2) {
+        None => {}
+        Some(a)
+            if args.len() == 3
+                && (a.eq_ignore_ascii_case(b"force") || a.eq_ignore_ascii_case(b"takeover")) => {}
+        Some(_) => return Reply::error("ERR syntax error"),
+    }
+    let me = n.raft_id();
+    let mut asked = 0;
+    for info in n.raft.shards() {
+        if info.role != redraft_cluster::ShardRole::Leader && info.voters.contains(&me) {
+            n.raft.transfer_leader(info.shard, me);
+            asked += 1;
+        }
+    }
+    if asked == 0 {
+        return Reply::error("ERR You should send CLUSTER FAILOVER to a replica");
+    }
+    Reply::ok()
 }
 
 fn myid(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
@@ -347,6 +395,7 @@ mod tests {
         let cluster = lookup(b"CLUSTER").expect("cluster");
         for sub in [
             "countkeysinslot",
+            "failover",
             "getkeysinslot",
             "help",
             "info",

@@ -141,7 +141,19 @@ impl RaftLog {
     }
 
     /// Writes a batch; with `sync`, returns only once it is on disk.
+    ///
+    /// Failpoints (fault injection, inert unless configured):
+    /// `raft-log-write` on every write, `raft-log-fsync` on synced ones
+    /// (raft-engine writes and fsyncs in one call, so both sit before it).
     pub fn write(&self, batch: &mut LogBatch, sync: bool) -> io::Result<usize> {
+        fail::fail_point!("raft-log-write", |_| Err(io::Error::other(
+            "failpoint raft-log-write"
+        )));
+        if sync {
+            fail::fail_point!("raft-log-fsync", |_| Err(io::Error::other(
+                "failpoint raft-log-fsync"
+            )));
+        }
         self.engine.write(batch, sync).map_err(to_io)
     }
 

@@ -151,7 +151,8 @@ impl<R: Send + 'static> RaftRouter<R> {
         let _ = self.tx.send(Msg::SnapshotStatus { shard, node, ok });
     }
 
-    /// Asks the local leader of `shard` to hand leadership to `to`.
+    /// Asks the local leader of `shard` to hand leadership to `to`; on a
+    /// follower, `to` being this node asks the leader to hand it over here.
     pub fn transfer_leader(&self, shard: ShardId, to: u64) {
         let _ = self.tx.send(Msg::TransferLeader { shard, to });
     }
@@ -584,9 +585,14 @@ impl<SM: StateMachine> RaftStore<SM> {
                 }
             }
             Msg::TransferLeader { shard, to } => {
+                let me = self.cfg.node_id;
                 if let Some(peer) = self.peer_mut(shard) {
                     if peer.node.raft.state == StateRole::Leader {
                         start_transfer(peer, to);
+                    } else if to == me {
+                        // raft-rs forwards a follower's own request to the
+                        // leader it knows (dropped while none is known).
+                        peer.node.transfer_leader(to);
                     }
                 }
             }

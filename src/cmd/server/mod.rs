@@ -34,6 +34,7 @@ mod command;
 #[rustfmt::skip]
 mod command_meta;
 mod config;
+pub mod failpoint;
 mod memory;
 
 use std::sync::atomic::Ordering;
