@@ -26,9 +26,13 @@
 pub mod checker;
 pub mod client;
 pub mod cluster;
+pub mod history;
+pub mod linearizability;
+pub mod nemesis;
 pub mod netns;
 pub mod raw;
 pub mod tools;
+pub mod workload_checks;
 
 use std::collections::HashSet;
 use std::ffi::OsString;

@@ -263,11 +263,14 @@ impl WriterLog {
     fn error(&mut self, e: &redis::RedisError) {
         // Keep the kind, not the details (slot numbers, addresses).
         let text = error_text(e);
-        let kind: String = text
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        // MOVED/ASK carry a slot: one kind for all of them.
+        let take = if matches!(words.first(), Some(&"MOVED") | Some(&"ASK")) {
+            1
+        } else {
+            2
+        };
+        let kind = words[..take.min(words.len())].join(" ");
         *self.errors.entry(kind).or_default() += 1;
     }
 }
