@@ -87,6 +87,11 @@ pub struct Config {
     #[arg(long, default_value_t = 20_000)]
     pub raft_compact_entries: u64,
 
+    /// Or once this many MiB of entries were appended since the last
+    /// compaction (the uncompacted log is also held in memory).
+    #[arg(long, default_value_t = 16)]
+    pub raft_compact_mib: u64,
+
     /// Largest bulk string a client may send, in bytes (proto-max-bulk-len).
     #[arg(long, default_value_t = 512 * 1024 * 1024)]
     pub proto_max_bulk_len: u64,

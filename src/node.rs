@@ -129,6 +129,7 @@ impl Node {
             node_id: me,
             tick_ms: config.raft_tick_ms,
             compact_log_entries: config.raft_compact_entries,
+            compact_log_bytes: config.raft_compact_mib.max(1) << 20,
             sync_log: !config.unsafe_no_fsync,
             ..RaftConfig::default()
         };

@@ -372,6 +372,7 @@ fn fast_cfg() -> RaftConfig {
         election_ticks: 10,
         heartbeat_ticks: 2,
         compact_log_entries: 10_000,
+        compact_log_bytes: 16 << 20,
         max_batch: 1024,
         sync_log: true,
     }

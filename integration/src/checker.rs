@@ -21,6 +21,12 @@
 //! CAVEATS: the checker trusts the history it is given: a client that
 //! records an ack it did not receive hides a loss. The unit tests below
 //! feed it synthetic histories with a lost write, to show it can fail.
+//!
+//! Lists, sets, hashes and sorted sets have their own checker in
+//! [`collections`], built on the same register and counter rules
+//! ([`judge_register`], [`judge_counter`]).
+
+pub mod collections;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -167,6 +173,10 @@ pub enum ViolationKind {
     Phantom,
     /// The key holds bytes that are not a value of its kind.
     Corrupt,
+    /// A collection holds an element twice that was sent once.
+    Duplicate,
+    /// A list holds one writer's elements out of the order they were sent.
+    Reordered,
 }
 
 impl fmt::Display for Violation {
@@ -199,12 +209,103 @@ impl Report {
     }
 }
 
+/// Where a register's final value stands against its history (none of
+/// these is a failure).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterVerdict {
+    /// It holds its last acknowledged value.
+    AtLastAck,
+    /// It holds an indeterminate value newer than the last ack.
+    AtLaterIndeterminate,
+    /// It holds an indeterminate value older than the last ack.
+    AtEarlierIndeterminate,
+    /// It is missing, and none of its writes was acknowledged.
+    MissingUnacked,
+}
+
+/// Judges one register's final state against its history: `read` is
+/// `None` when it is missing, `Some(Err(text))` when it holds something
+/// that is not one of its values, else the `n` it holds. Shared by
+/// [`check`] (string registers) and [`collections`] (hash fields and
+/// sorted-set scores).
+pub fn judge_register(
+    h: &RegisterHistory,
+    read: Option<Result<u64, String>>,
+) -> Result<RegisterVerdict, (ViolationKind, String)> {
+    let n = match read {
+        None => {
+            return match h.acked_max {
+                None => Ok(RegisterVerdict::MissingUnacked),
+                Some(a) => Err((
+                    ViolationKind::LostAck,
+                    format!("missing, but write #{a} was acknowledged"),
+                )),
+            }
+        }
+        Some(Err(text)) => return Err((ViolationKind::Corrupt, format!("holds {text:?}"))),
+        Some(Ok(n)) => n,
+    };
+    if n == 0 || n > h.attempted_max {
+        Err((
+            ViolationKind::Phantom,
+            format!(
+                "holds write #{n}, but only #1..=#{} were sent",
+                h.attempted_max
+            ),
+        ))
+    } else if Some(n) == h.acked_max {
+        Ok(RegisterVerdict::AtLastAck)
+    } else if h.unacked.contains(&n) {
+        if h.acked_max.is_some_and(|a| n < a) {
+            Ok(RegisterVerdict::AtEarlierIndeterminate)
+        } else {
+            Ok(RegisterVerdict::AtLaterIndeterminate)
+        }
+    } else {
+        Err((
+            ViolationKind::LostAck,
+            format!(
+                "holds write #{n}, but write #{} was acknowledged after it",
+                h.acked_max.unwrap_or(0)
+            ),
+        ))
+    }
+}
+
+/// Judges one counter's final value (a missing counter is 0; `Err(text)`
+/// when it holds something that is not an integer) against its history;
+/// returns how many indeterminate increments turned out to have happened.
+pub fn judge_counter(
+    h: &CounterHistory,
+    value: Result<i64, String>,
+) -> Result<u64, (ViolationKind, String)> {
+    let value = value.map_err(|text| (ViolationKind::Corrupt, format!("holds {text:?}")))?;
+    let floor = (h.acked as i64).max(h.max_reply.unwrap_or(0));
+    if value < floor {
+        Err((
+            ViolationKind::LostAck,
+            format!(
+                "is {value}, but {} increments were acknowledged, the last ones reaching {}",
+                h.acked,
+                h.max_reply.unwrap_or(0)
+            ),
+        ))
+    } else if value > h.attempted as i64 {
+        Err((
+            ViolationKind::Phantom,
+            format!("is {value}, but only {} increments were sent", h.attempted),
+        ))
+    } else {
+        Ok((value - h.acked as i64) as u64)
+    }
+}
+
 /// Checks the final state. `read(key)` returns the key's value (`None`
 /// when missing).
 pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -> Report {
     let mut report = Report::default();
     let mut out = Vec::new();
-    let mut violation = |key: &str, kind, detail: String| {
+    let mut violation = |key: &str, (kind, detail): (ViolationKind, String)| {
         out.push(Violation {
             key: key.to_string(),
             kind,
@@ -212,93 +313,32 @@ pub fn check(history: &History, mut read: impl FnMut(&str) -> Option<Vec<u8>>) -
         })
     };
     for (key, h) in &history.registers {
-        let v = match read(key) {
-            None => {
-                match h.acked_max {
-                    None => report.registers_missing_unacked += 1,
-                    Some(a) => violation(
-                        key,
-                        ViolationKind::LostAck,
-                        format!("missing, but SET #{a} was acknowledged"),
-                    ),
-                }
-                continue;
+        let value = read(key).map(|v| {
+            parse_register_value(key, &v).ok_or_else(|| String::from_utf8_lossy(&v).into_owned())
+        });
+        match judge_register(h, value) {
+            Ok(RegisterVerdict::AtLastAck) => report.registers_at_last_ack += 1,
+            Ok(RegisterVerdict::AtLaterIndeterminate) => {
+                report.registers_at_later_indeterminate += 1
             }
-            Some(v) => v,
-        };
-        let Some(n) = parse_register_value(key, &v) else {
-            violation(
-                key,
-                ViolationKind::Corrupt,
-                format!("holds {:?}", String::from_utf8_lossy(&v)),
-            );
-            continue;
-        };
-        if n == 0 || n > h.attempted_max {
-            violation(
-                key,
-                ViolationKind::Phantom,
-                format!(
-                    "holds SET #{n}, but only #1..=#{} were sent",
-                    h.attempted_max
-                ),
-            );
-        } else if Some(n) == h.acked_max {
-            report.registers_at_last_ack += 1;
-        } else if h.unacked.contains(&n) {
-            if h.acked_max.is_some_and(|a| n < a) {
-                report.registers_at_earlier_indeterminate += 1;
-            } else {
-                report.registers_at_later_indeterminate += 1;
+            Ok(RegisterVerdict::AtEarlierIndeterminate) => {
+                report.registers_at_earlier_indeterminate += 1
             }
-        } else {
-            violation(
-                key,
-                ViolationKind::LostAck,
-                format!(
-                    "holds SET #{n}, but SET #{} was acknowledged after it",
-                    h.acked_max.unwrap_or(0)
-                ),
-            );
+            Ok(RegisterVerdict::MissingUnacked) => report.registers_missing_unacked += 1,
+            Err(v) => violation(key, v),
         }
     }
     for (key, h) in &history.counters {
         let value = match read(key) {
-            None => 0,
-            Some(v) => match std::str::from_utf8(&v)
+            None => Ok(0),
+            Some(v) => std::str::from_utf8(&v)
                 .ok()
                 .and_then(|s| s.parse::<i64>().ok())
-            {
-                Some(n) => n,
-                None => {
-                    violation(
-                        key,
-                        ViolationKind::Corrupt,
-                        format!("holds {:?}", String::from_utf8_lossy(&v)),
-                    );
-                    continue;
-                }
-            },
+                .ok_or_else(|| String::from_utf8_lossy(&v).into_owned()),
         };
-        let floor = (h.acked as i64).max(h.max_reply.unwrap_or(0));
-        if value < floor {
-            violation(
-                key,
-                ViolationKind::LostAck,
-                format!(
-                    "is {value}, but {} INCRs were acknowledged, the last ones reaching {}",
-                    h.acked,
-                    h.max_reply.unwrap_or(0)
-                ),
-            );
-        } else if value > h.attempted as i64 {
-            violation(
-                key,
-                ViolationKind::Phantom,
-                format!("is {value}, but only {} INCRs were sent", h.attempted),
-            );
-        } else {
-            report.indeterminate_incrs_applied += (value - h.acked as i64) as u64;
+        match judge_counter(h, value) {
+            Ok(applied) => report.indeterminate_incrs_applied += applied,
+            Err(v) => violation(key, v),
         }
     }
     report.violations = out;

@@ -422,10 +422,21 @@ impl TestNode {
 
     /// Resident memory of the process in KiB (Linux), if it runs.
     pub fn rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmRSS")
+    }
+
+    /// The peak resident memory of the process in KiB (Linux `VmHWM`), if
+    /// it runs.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmHWM")
+    }
+
+    /// A `kB` line of `/proc/<pid>/status`.
+    fn proc_status_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 

@@ -42,7 +42,8 @@
 //!   shards of tens of MB, a pause for larger ones.
 //! - Raft entries are also kept in raft-rs's `MemStorage` between
 //!   compactions, so memory grows with the uncompacted log
-//!   (bounded by [`RaftConfig::compact_log_entries`]).
+//!   (bounded by [`RaftConfig::compact_log_entries`] and, roughly,
+//!   [`RaftConfig::compact_log_bytes`]).
 
 mod log;
 mod storage;
@@ -206,6 +207,10 @@ pub struct RaftConfig {
     pub heartbeat_ticks: usize,
     /// Compact a shard's log once this many applied entries precede it.
     pub compact_log_entries: u64,
+    /// Or once the entries appended since the last compaction hold this
+    /// many bytes: the uncompacted log is also kept in memory, so large
+    /// batched writes must not pile up `compact_log_entries` of them.
+    pub compact_log_bytes: u64,
     /// Most proposals taken from the queue per Ready cycle.
     pub max_batch: usize,
     /// fsync the Raft log on every Ready cycle. Turning this off loses
@@ -221,6 +226,7 @@ impl Default for RaftConfig {
             election_ticks: 10,
             heartbeat_ticks: 2,
             compact_log_entries: 20_000,
+            compact_log_bytes: 16 << 20,
             max_batch: 4096,
             sync_log: true,
         }

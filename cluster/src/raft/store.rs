@@ -226,6 +226,9 @@ struct Peer<R> {
     acks: HashMap<u64, Instant>,
     /// The node that should lead this shard when it is healthy.
     preferred_leader: Option<u64>,
+    /// Bytes of entries appended since the last compaction (approximate:
+    /// what follows the applied index at compaction is forgotten too).
+    log_bytes: u64,
 }
 
 /// The store loop's state. Created and run by [`RaftStore::start`].
@@ -432,6 +435,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             hard_state_dirty: false,
             acks: HashMap::new(),
             preferred_leader: boot.preferred_leader,
+            log_bytes: 0,
         };
         let lease = Duration::ZERO;
         publish(&mut peer, applied, lease);
@@ -732,6 +736,11 @@ impl<SM: StateMachine> RaftStore<SM> {
             // 4. New entries and hard state into the shared batch.
             let peer = &mut self.peers[i];
             if !ready.entries().is_empty() {
+                peer.log_bytes += ready
+                    .entries()
+                    .iter()
+                    .map(|e| e.data.len() as u64)
+                    .sum::<u64>();
                 self.log
                     .add_entries(&mut batch, peer.shard, ready.entries())
                     .unwrap_or_else(|e| fatal("encode entries", e));
@@ -909,7 +918,10 @@ impl<SM: StateMachine> RaftStore<SM> {
         let peer = &mut self.peers[i];
         let applied = peer.node.raft.raft_log.applied;
         let first = peer.node.store().first_index().unwrap_or(1);
-        if applied < first || applied - first < self.cfg.compact_log_entries {
+        if applied < first
+            || (applied - first < self.cfg.compact_log_entries
+                && peer.log_bytes < self.cfg.compact_log_bytes)
+        {
             return;
         }
         if let Err(e) = self.sm.sync() {
@@ -924,6 +936,7 @@ impl<SM: StateMachine> RaftStore<SM> {
         if let Err(e) = peer.node.mut_store().mem.wl().compact(applied) {
             tracing::warn!(shard = peer.shard, "compact memory log: {e}");
         }
+        peer.log_bytes = 0;
         metrics::counter!("redraft_raft_log_compactions_total").increment(1);
     }
 
