@@ -130,6 +130,8 @@ impl Node {
             tick_ms: config.raft_tick_ms,
             compact_log_entries: config.raft_compact_entries,
             sync_log: !config.unsafe_no_fsync,
+            anti_entropy_interval: (config.anti_entropy_secs > 0)
+                .then(|| std::time::Duration::from_secs(config.anti_entropy_secs)),
             ..RaftConfig::default()
         };
         let (raft, handle) = RaftStore::start(
