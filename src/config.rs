@@ -116,6 +116,20 @@ pub struct Config {
     #[arg(long, default_value = "info")]
     pub log: String,
 
+    /// Seconds between anti-entropy checks of each shard this node leads:
+    /// every replica digests the shard at the same Raft index and a replica
+    /// whose data differs from the majority's is repaired by a snapshot
+    /// (docs/architecture/anti-entropy.md). 0 turns checks off.
+    #[arg(long, default_value_t = 300)]
+    pub anti_entropy_secs: u64,
+
+    /// Whether DEBUG subcommands that change this node's data behind
+    /// Raft's back (DEBUG REDRAFT-CORRUPT, for testing anti-entropy) may
+    /// run: `no`, `yes`, or `local` (from loopback connections only), as
+    /// Redis's enable-debug-command. DEBUG DIGEST is always allowed.
+    #[arg(long, value_enum, default_value_t = ProtectedMode::No)]
+    pub enable_debug_command: ProtectedMode,
+
     /// UNSAFE, for testing the crash checkers only: do not fsync the Raft
     /// log, so acknowledged writes can be lost on a crash.
     #[arg(long, hide = true, default_value_t = false)]
@@ -126,6 +140,33 @@ pub struct Config {
     /// had sent READONLY, so reads can be stale (not linearizable).
     #[arg(long, hide = true, default_value_t = false)]
     pub unsafe_stale_reads: bool,
+}
+
+/// Who may run a protected command (Redis's `enable-debug-command`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProtectedMode {
+    No,
+    Yes,
+    Local,
+}
+
+impl ProtectedMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtectedMode::No => "no",
+            ProtectedMode::Yes => "yes",
+            ProtectedMode::Local => "local",
+        }
+    }
+
+    /// Whether a client connected from `peer` may run the command.
+    pub fn allows(self, peer: std::net::SocketAddr) -> bool {
+        match self {
+            ProtectedMode::No => false,
+            ProtectedMode::Yes => true,
+            ProtectedMode::Local => peer.ip().to_canonical().is_loopback(),
+        }
+    }
 }
 
 /// Tools run instead of a node.

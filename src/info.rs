@@ -369,6 +369,21 @@ fn replication(node: &Node, s: &mut Section) {
     s.field("snapshots_sent", get(&stats.snapshots_sent));
     s.field("snapshots_received", get(&stats.snapshots_received));
     s.field("snapshots_generated", get(&stats.snapshots_generated));
+    // Anti-entropy (docs/architecture/anti-entropy.md): digests computed
+    // here; divergent replicas found (any node's, as every replica learns
+    // every verdict); of those, this node's; repairs of this node's
+    // replicas by snapshot; checks with no majority.
+    s.field("anti_entropy_checks", get(&stats.anti_entropy_checks));
+    s.field("anti_entropy_divergent", get(&stats.anti_entropy_divergent));
+    s.field(
+        "anti_entropy_local_divergent",
+        get(&stats.anti_entropy_local_divergent),
+    );
+    s.field("anti_entropy_repairs", get(&stats.anti_entropy_repairs));
+    s.field(
+        "anti_entropy_unresolved",
+        get(&stats.anti_entropy_unresolved),
+    );
     for i in shards {
         let voters: Vec<String> = i.voters.iter().map(u64::to_string).collect();
         s.field(

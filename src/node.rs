@@ -131,6 +131,8 @@ impl Node {
             compact_log_entries: config.raft_compact_entries,
             compact_log_bytes: config.raft_compact_mib.max(1) << 20,
             sync_log: !config.unsafe_no_fsync,
+            anti_entropy_interval: (config.anti_entropy_secs > 0)
+                .then(|| std::time::Duration::from_secs(config.anti_entropy_secs)),
             ..RaftConfig::default()
         };
         let (raft, handle) = RaftStore::start(

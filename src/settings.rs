@@ -89,6 +89,11 @@ static PARAMS: &[Param] = &[
         Change::Immutable,
     ),
     p("cluster-enabled", Kind::Bool, Change::Immutable),
+    p(
+        "enable-debug-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        Change::Immutable,
+    ),
     p("save", Kind::Save, Change::Mutable),
     p("appendonly", Kind::Bool, Change::Fixed("yes")),
     p(
@@ -219,6 +224,7 @@ impl Settings {
                 "dir" => dir.display().to_string(),
                 "databases" => "1".into(),
                 "cluster-enabled" => "yes".into(),
+                "enable-debug-command" => config.enable_debug_command.as_str().into(),
                 "save" => String::new(),
                 "appendonly" => "yes".into(),
                 "appendfsync" => "always".into(),

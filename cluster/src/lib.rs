@@ -29,7 +29,7 @@ pub mod slots;
 
 pub use bus::{Bus, BusConfig, BusInbox, BusStats, TlsPaths};
 pub use raft::{
-    NoTransport, ProposeError, RaftConfig, RaftMessage, RaftRouter, RaftStore, ShardBootstrap,
-    ShardId, ShardInfo, ShardRole, StateMachine, StoreStats, Transport,
+    Digest, DigestJob, NoTransport, PartHasher, ProposeError, RaftConfig, RaftMessage, RaftRouter,
+    RaftStore, ShardBootstrap, ShardId, ShardInfo, ShardRole, StateMachine, StoreStats, Transport,
 };
 pub use slots::{key_slot, Slot, SlotRange, SLOT_COUNT};

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use raft::eraftpb::{Message, MessageType};
 use redraft_cluster::{
-    ProposeError, RaftConfig, RaftRouter, RaftStore, ShardBootstrap, ShardId, ShardRole,
-    StateMachine, Transport,
+    Digest, DigestJob, PartHasher, ProposeError, RaftConfig, RaftRouter, RaftStore, ShardBootstrap,
+    ShardId, ShardRole, StateMachine, StoreStats, Transport,
 };
 use tokio::sync::oneshot;
 
@@ -284,6 +284,30 @@ impl StateMachine for KvMachine {
     fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>> {
         self.data.lock().get(&shard).and_then(|s| s.meta.clone())
     }
+
+    /// One part per first byte of the keys; the map is copied now (the
+    /// point-in-time view) and hashed by the job.
+    fn digest(&self, shard: ShardId) -> Option<DigestJob> {
+        let map = self
+            .data
+            .lock()
+            .get(&shard)
+            .map(|s| s.map.clone())
+            .unwrap_or_default();
+        Some(Box::new(move || {
+            let mut parts: BTreeMap<u32, PartHasher> = BTreeMap::new();
+            for (k, v) in &map {
+                let part = u32::from(k.as_bytes().first().copied().unwrap_or(0));
+                parts
+                    .entry(part)
+                    .or_default()
+                    .add(k.as_bytes(), v.as_bytes());
+            }
+            Ok(Digest {
+                parts: parts.into_iter().map(|(p, h)| (p, h.finish())).collect(),
+            })
+        }))
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -375,6 +399,7 @@ fn fast_cfg() -> RaftConfig {
         compact_log_bytes: 16 << 20,
         max_batch: 1024,
         sync_log: true,
+        anti_entropy_interval: None,
     }
 }
 
@@ -1149,5 +1174,141 @@ fn no_lease_reads_while_leadership_is_being_transferred() {
     );
     c.heal_all();
     c.wait_converged(1, &ALL);
+    c.assert_no_faults();
+}
+
+// ---------------------------------------------------------------------
+// Anti-entropy
+// ---------------------------------------------------------------------
+
+/// Checks every 100 ms (10 ticks).
+fn ae_cfg() -> RaftConfig {
+    RaftConfig {
+        anti_entropy_interval: Some(Duration::from_millis(100)),
+        ..fast_cfg()
+    }
+}
+
+fn stat(c: &Cluster, id: u64, f: impl Fn(&StoreStats) -> &std::sync::atomic::AtomicU64) -> u64 {
+    f(c.router(id).stats()).load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Changes node `id`'s copy of shard 1 behind Raft's back: one value
+/// changed, one key removed, one added.
+fn corrupt(c: &Cluster, id: u64) {
+    let mut view = c.nodes[&id].view.lock();
+    let sd = view.get_mut(&1).expect("shard 1 data");
+    sd.map.insert("k1".into(), "corrupted".into());
+    sd.map.remove("k2");
+    sd.map.insert("stray".into(), "x".into());
+}
+
+/// Writes `k0..k{n}` and returns what every replica must hold.
+fn put_keys(c: &Cluster, n: usize) -> BTreeMap<String, String> {
+    let mut expected = c.data(1, 1).map;
+    for i in 0..n {
+        let (k, v) = (format!("k{i}"), format!("v{i}"));
+        c.put(1, &ALL, &k, &v);
+        expected.insert(k, v);
+    }
+    expected
+}
+
+fn corrupted_replica_is_repaired(victim: u64) {
+    let c = one_shard_led_by_1(ae_cfg());
+    let mut expected = put_keys(&c, 20);
+    c.wait_converged(1, &ALL);
+    corrupt(&c, victim);
+    poll("the victim to be repaired", WAIT, || {
+        (stat(&c, victim, |s| &s.anti_entropy_repairs) >= 1).then_some(())
+    });
+    // Writes still go through, and the repaired replica gets them.
+    for i in 20..30 {
+        let (k, v) = (format!("k{i}"), format!("v{i}"));
+        c.put(1, &ALL, &k, &v);
+        expected.insert(k, v);
+    }
+    let state = c.wait_converged(1, &ALL);
+    assert_eq!(state.map, expected, "an acknowledged write was lost");
+    for id in ALL {
+        assert!(
+            stat(&c, id, |s| &s.anti_entropy_divergent) >= 1,
+            "node {id}"
+        );
+        assert_eq!(stat(&c, id, |s| &s.anti_entropy_unresolved), 0, "node {id}");
+        let local = stat(&c, id, |s| &s.anti_entropy_local_divergent);
+        if id == victim {
+            assert!(local >= 1, "node {id} never found itself divergent");
+        } else {
+            assert_eq!(local, 0, "node {id} was not corrupted");
+        }
+    }
+    c.assert_no_faults();
+}
+
+#[test]
+fn anti_entropy_repairs_a_corrupted_follower_by_snapshot() {
+    corrupted_replica_is_repaired(3);
+}
+
+#[test]
+fn anti_entropy_moves_leadership_off_a_corrupted_leader_and_repairs_it() {
+    corrupted_replica_is_repaired(1);
+}
+
+#[test]
+fn anti_entropy_finds_nothing_while_writes_go_on() {
+    let c = one_shard_led_by_1(ae_cfg());
+    let before: Vec<u64> = ALL
+        .iter()
+        .map(|&id| stat(&c, id, |s| &s.anti_entropy_checks))
+        .collect();
+    // Writes until every node took part in 5 more checks (bounded).
+    let mut n = 0;
+    while ALL
+        .iter()
+        .zip(&before)
+        .any(|(&id, b)| stat(&c, id, |s| &s.anti_entropy_checks) < b + 5)
+    {
+        assert!(n < 20_000, "checks did not run while writing");
+        c.put(1, &ALL, &format!("w{}", n % 50), &n.to_string());
+        n += 1;
+    }
+    c.wait_converged(1, &ALL);
+    for id in ALL {
+        for (what, v) in [
+            ("divergent", stat(&c, id, |s| &s.anti_entropy_divergent)),
+            ("unresolved", stat(&c, id, |s| &s.anti_entropy_unresolved)),
+            ("repairs", stat(&c, id, |s| &s.anti_entropy_repairs)),
+        ] {
+            assert_eq!(v, 0, "node {id}: {what} after {n} writes");
+        }
+    }
+    c.assert_no_faults();
+}
+
+#[test]
+fn anti_entropy_reports_but_does_not_repair_without_a_majority() {
+    let c = Cluster::new(&[1, 2], vec![shard(1, &[1, 2], Some(1))], ae_cfg());
+    c.wait_led_by(1, &[1, 2], 1);
+    c.put(1, &[1, 2], "k", "v");
+    c.wait_converged(1, &[1, 2]);
+    c.nodes[&2]
+        .view
+        .lock()
+        .get_mut(&1)
+        .expect("shard 1 data")
+        .map
+        .insert("k".into(), "other".into());
+    poll("an unresolved check", WAIT, || {
+        [1, 2]
+            .iter()
+            .all(|&id| stat(&c, id, |s| &s.anti_entropy_unresolved) >= 1)
+            .then_some(())
+    });
+    for id in [1, 2] {
+        assert_eq!(stat(&c, id, |s| &s.anti_entropy_repairs), 0, "node {id}");
+        assert_eq!(stat(&c, id, |s| &s.anti_entropy_divergent), 0, "node {id}");
+    }
     c.assert_no_faults();
 }

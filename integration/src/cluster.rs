@@ -115,6 +115,18 @@ pub struct ReplicationInfo {
     pub shards: BTreeMap<u32, ShardRole>,
     pub snapshots_sent: u64,
     pub snapshots_received: u64,
+    /// The `anti_entropy_*` counters (see `src/info.rs`).
+    pub anti_entropy: AntiEntropyInfo,
+}
+
+/// The anti-entropy counters of `INFO replication`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AntiEntropyInfo {
+    pub checks: u64,
+    pub divergent: u64,
+    pub local_divergent: u64,
+    pub repairs: u64,
+    pub unresolved: u64,
 }
 
 impl ReplicationInfo {
@@ -128,6 +140,17 @@ impl ReplicationInfo {
             match name {
                 "snapshots_sent" => info.snapshots_sent = value.parse().unwrap_or(0),
                 "snapshots_received" => info.snapshots_received = value.parse().unwrap_or(0),
+                "anti_entropy_checks" => info.anti_entropy.checks = value.parse().unwrap_or(0),
+                "anti_entropy_divergent" => {
+                    info.anti_entropy.divergent = value.parse().unwrap_or(0)
+                }
+                "anti_entropy_local_divergent" => {
+                    info.anti_entropy.local_divergent = value.parse().unwrap_or(0)
+                }
+                "anti_entropy_repairs" => info.anti_entropy.repairs = value.parse().unwrap_or(0),
+                "anti_entropy_unresolved" => {
+                    info.anti_entropy.unresolved = value.parse().unwrap_or(0)
+                }
                 _ => {
                     let Some(n) = name.strip_prefix("shard").and_then(|n| n.parse().ok()) else {
                         continue;

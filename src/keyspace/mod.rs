@@ -216,6 +216,13 @@ pub fn all_data_range() -> KeyRange {
     (Bound::Unbounded, Bound::Excluded(vec![SYSTEM_PREFIX]))
 }
 
+/// Whether a key of the data range is bookkeeping rather than data: WATCH
+/// stamps and slot deletion stamps (namespaces after [`NS_SUB`]). Digests
+/// (`DEBUG DIGEST`, anti-entropy) leave them out.
+pub fn is_bookkeeping(key: &[u8]) -> bool {
+    key.len() >= 3 && key[2] > NS_SUB
+}
+
 /// A system key: `[0xFF][name]`.
 pub fn system_key(name: &[u8]) -> Vec<u8> {
     let mut k = vec![SYSTEM_PREFIX];

@@ -32,6 +32,11 @@
 //! (see `storage.rs`); a follower installs it with
 //! [`StateMachine::restore`] before its log is reset to start after it.
 //!
+//! Anti-entropy (`anti_entropy.rs`): leaders periodically propose a check
+//! entry; every replica digests its data at that index and reports the
+//! digest through the log; a replica outvoted by a majority is repaired by
+//! a snapshot from the leader (after handing leadership over if it leads).
+//!
 //! Reads: [`RaftRouter::lease_read_ok`] says whether the leader may serve
 //! a read locally now (its lease, renewed by every quorum of answers);
 //! otherwise [`RaftRouter::read_index`] runs raft-rs's ReadIndex (a quorum
@@ -45,6 +50,7 @@
 //!   (bounded by [`RaftConfig::compact_log_entries`] and, roughly,
 //!   [`RaftConfig::compact_log_bytes`]).
 
+mod anti_entropy;
 mod log;
 mod storage;
 mod store;
@@ -53,6 +59,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
+pub use anti_entropy::{Digest, DigestJob, PartHasher};
 pub use store::{RaftRouter, RaftStore, StoreStats};
 
 /// A raft-rs message, as the transport carries it.
@@ -130,6 +137,19 @@ pub trait StateMachine: Send + 'static {
 
     /// The `meta` of the last snapshot restored into `shard`, if any.
     fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>>;
+
+    /// A job computing the digest of the shard's state **as it is now**
+    /// (at its applied index), for anti-entropy checks. Called on the store
+    /// thread right after a check entry is applied; the job runs on another
+    /// thread while apply goes on, so it must read a point-in-time view
+    /// taken here. Replicas with equal data must give equal digests, and
+    /// the digest must cover what [`StateMachine::snapshot`] carries (a
+    /// divergent replica is repaired by a snapshot). `None`: no digests,
+    /// this replica never reports (the default).
+    fn digest(&self, shard: ShardId) -> Option<DigestJob> {
+        let _ = shard;
+        None
+    }
 }
 
 /// Why a proposal was not applied.
@@ -216,6 +236,9 @@ pub struct RaftConfig {
     /// fsync the Raft log on every Ready cycle. Turning this off loses
     /// acknowledged writes on power loss; tests of the checker use it.
     pub sync_log: bool,
+    /// How often a leader starts an anti-entropy check of its shard
+    /// (`anti_entropy.rs`); `None` turns checks off.
+    pub anti_entropy_interval: Option<std::time::Duration>,
 }
 
 impl Default for RaftConfig {
@@ -229,6 +252,7 @@ impl Default for RaftConfig {
             compact_log_bytes: 16 << 20,
             max_batch: 4096,
             sync_log: true,
+            anti_entropy_interval: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::RwLock;
 use protobuf::Message as _;
 use raft::eraftpb::{
@@ -19,6 +19,10 @@ use raft::{RawNode, ReadOnlyOption, SnapshotStatus, StateRole, Storage};
 use raft_engine::LogBatch;
 use tokio::sync::oneshot;
 
+use super::anti_entropy::{
+    DigestDone, DigestWorker, PeerAntiEntropy, Repair, Report, Verdict, CHECK_CONTEXT,
+    REPORT_CONTEXT,
+};
 use super::log::RaftLog;
 use super::storage::PeerStorage;
 use super::{
@@ -64,6 +68,18 @@ pub struct StoreStats {
     pub snapshots_sent: AtomicU64,
     pub snapshots_received: AtomicU64,
     pub snapshots_generated: AtomicU64,
+    /// Anti-entropy digests this node computed (one per local replica per
+    /// check it applied).
+    pub anti_entropy_checks: AtomicU64,
+    /// Replicas (of any node) found divergent by the checks this node
+    /// applied: every replica of a shard counts the same verdicts.
+    pub anti_entropy_divergent: AtomicU64,
+    /// Of those, replicas on this node.
+    pub anti_entropy_local_divergent: AtomicU64,
+    /// Divergent local replicas repaired by installing a snapshot.
+    pub anti_entropy_repairs: AtomicU64,
+    /// Checks where every voter reported and no strict majority agreed.
+    pub anti_entropy_unresolved: AtomicU64,
 }
 
 /// A clonable handle to the store loop: propose, read shard state, and
@@ -229,6 +245,8 @@ struct Peer<R> {
     /// Bytes of entries appended since the last compaction (approximate:
     /// what follows the applied index at compaction is forgotten too).
     log_bytes: u64,
+    /// Anti-entropy checks, verdicts and a pending repair.
+    ae: PeerAntiEntropy,
 }
 
 /// The store loop's state. Created and run by [`RaftStore::start`].
@@ -244,6 +262,8 @@ pub struct RaftStore<SM: StateMachine> {
     stats: Arc<StoreStats>,
     ticks: u64,
     next_read_ctx: u64,
+    /// Computes anti-entropy digests off this thread.
+    digests: DigestWorker,
 }
 
 fn role_of(r: StateRole) -> ShardRole {
@@ -290,6 +310,7 @@ impl<SM: StateMachine> RaftStore<SM> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(StoreStats::default());
         let election_timeout = Duration::from_millis(cfg.tick_ms * cfg.election_ticks as u64);
+        let digests = DigestWorker::start()?;
         let mut store = RaftStore {
             cfg,
             log,
@@ -301,6 +322,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             stats: stats.clone(),
             ticks: 0,
             next_read_ctx: 1,
+            digests,
         };
         // A single voter need not wait an election timeout, nor the
         // preferred leader of a brand-new group (it spreads the first
@@ -436,6 +458,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             acks: HashMap::new(),
             preferred_leader: boot.preferred_leader,
             log_bytes: 0,
+            ae: PeerAntiEntropy::default(),
         };
         let lease = Duration::ZERO;
         publish(&mut peer, applied, lease);
@@ -448,13 +471,22 @@ impl<SM: StateMachine> RaftStore<SM> {
         // A new single voter is already leader: commit its first entry now
         // rather than after the first tick.
         self.on_ready();
+        let rx = self.rx.clone();
+        let mut done_rx = self.digests.done.clone();
         loop {
             let timeout = next_tick.saturating_duration_since(Instant::now());
             let mut stop = false;
-            match self.rx.recv_timeout(timeout) {
-                Ok(msg) => stop |= self.on_msg(msg),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => stop = true,
+            crossbeam_channel::select! {
+                recv(rx) -> msg => match msg {
+                    Ok(msg) => stop |= self.on_msg(msg),
+                    Err(_) => stop = true,
+                },
+                recv(done_rx) -> done => match done {
+                    Ok(done) => self.on_digest_done(done),
+                    // The digest thread is gone: stop listening to it.
+                    Err(_) => done_rx = crossbeam_channel::never(),
+                },
+                default(timeout) => {}
             }
             // Take everything already queued: this is the group commit.
             let mut taken = 1;
@@ -464,6 +496,9 @@ impl<SM: StateMachine> RaftStore<SM> {
                     Err(_) => break,
                 }
                 taken += 1;
+            }
+            while let Ok(done) = done_rx.try_recv() {
+                self.on_digest_done(done);
             }
             if Instant::now() >= next_tick {
                 self.on_tick();
@@ -512,6 +547,8 @@ impl<SM: StateMachine> RaftStore<SM> {
             if balance {
                 maybe_transfer_to_preferred(peer, me);
             }
+            maybe_propose_check(peer, self.cfg.anti_entropy_interval, now);
+            drive_repair(peer, me);
         }
     }
 
@@ -650,6 +687,12 @@ impl<SM: StateMachine> RaftStore<SM> {
             let Some(wanted) = store.snapshot_wanted() else {
                 continue;
             };
+            if peer.ae.repair.is_some() {
+                // This leader's data was found divergent: a snapshot of it
+                // would spread the divergence. The follower gets one from
+                // the next leader.
+                continue;
+            }
             let (index, data) = match self.sm.snapshot(peer.shard) {
                 Ok(s) => s,
                 Err(e) => {
@@ -846,6 +889,21 @@ impl<SM: StateMachine> RaftStore<SM> {
             term = meta.term,
             "snapshot installed"
         );
+        if let Some(repair) = peer.ae.repair.take() {
+            // The snapshot replaced every key of the shard with the
+            // leader's committed state: the divergence is gone.
+            self.stats
+                .anti_entropy_repairs
+                .fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("redraft_anti_entropy_repairs_total", "shard" => peer.shard.to_string())
+                .increment(1);
+            tracing::warn!(
+                shard = peer.shard,
+                check = repair.check,
+                index = meta.index,
+                "anti-entropy: divergent replica repaired by a snapshot from the leader"
+            );
+        }
         let (snap_index, snap_term) = (meta.index, meta.term);
         if let Err(e) = peer.node.mut_store().mem.wl().apply_snapshot(snap) {
             fatal("apply snapshot", e);
@@ -867,12 +925,32 @@ impl<SM: StateMachine> RaftStore<SM> {
     }
 
     /// Applies committed entries of peer `i` and answers their proposers.
+    /// Anti-entropy entries end a run of entries handed to the state
+    /// machine, so a check sees the state at exactly its own index.
     fn apply(&mut self, i: usize, entries: Vec<Entry>) {
+        let mut start = 0;
+        for k in 0..entries.len() {
+            let Some(kind) = admin_kind(&entries[k]) else {
+                continue;
+            };
+            self.apply_run(i, &entries[start..=k]);
+            start = k + 1;
+            match kind {
+                Admin::Check => self.on_check_applied(i, entries[k].index),
+                Admin::Report => self.on_report_applied(i, &entries[k]),
+            }
+        }
+        self.apply_run(i, &entries[start..]);
+    }
+
+    /// Applies a run of committed entries of peer `i` in one state machine
+    /// call and answers their proposers.
+    fn apply_run(&mut self, i: usize, entries: &[Entry]) {
         if entries.is_empty() {
             return;
         }
         let peer = &mut self.peers[i];
-        for e in &entries {
+        for e in entries {
             if e.get_entry_type() != EntryType::EntryNormal {
                 apply_conf_change(peer, &self.log, e);
             }
@@ -880,11 +958,12 @@ impl<SM: StateMachine> RaftStore<SM> {
         let data: Vec<(u64, &[u8])> = entries
             .iter()
             .map(|e| {
-                let d: &[u8] = if e.get_entry_type() == EntryType::EntryNormal {
-                    &e.data
-                } else {
-                    &[]
-                };
+                let d: &[u8] =
+                    if e.get_entry_type() == EntryType::EntryNormal && admin_kind(e).is_none() {
+                        &e.data
+                    } else {
+                        &[]
+                    };
                 (e.index, d)
             })
             .collect();
@@ -907,6 +986,156 @@ impl<SM: StateMachine> RaftStore<SM> {
                         }
                     };
                     let _ = p.cb.send(outcome);
+                }
+            }
+        }
+    }
+
+    /// A check entry was applied to replica `i`: digest its state now, on
+    /// the anti-entropy thread (one digest per shard at a time; a check
+    /// that comes while one runs is skipped by this replica).
+    fn on_check_applied(&mut self, i: usize, index: u64) {
+        let peer = &mut self.peers[i];
+        if peer.ae.digest_running {
+            metrics::counter!("redraft_anti_entropy_skipped_total", "shard" => peer.shard.to_string())
+                .increment(1);
+            tracing::debug!(
+                shard = peer.shard,
+                index,
+                "anti-entropy check skipped: a digest is still running"
+            );
+            return;
+        }
+        let Some(job) = self.sm.digest(peer.shard) else {
+            return;
+        };
+        if self.digests.run(peer.shard, index, job) {
+            peer.ae.digest_running = true;
+        }
+    }
+
+    /// A digest is ready: report it through the log (a follower's proposal
+    /// is forwarded to the leader; one lost to a leader change leaves the
+    /// check without this replica's report, which is harmless).
+    fn on_digest_done(&mut self, done: DigestDone) {
+        let me = self.cfg.node_id;
+        let stats = self.stats.clone();
+        let Some(peer) = self.peer_mut(done.shard) else {
+            return;
+        };
+        peer.ae.digest_running = false;
+        let shard = peer.shard.to_string();
+        let digest = match done.result {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(
+                    shard = peer.shard,
+                    index = done.index,
+                    "anti-entropy digest failed: {e}"
+                );
+                return;
+            }
+        };
+        stats.anti_entropy_checks.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("redraft_anti_entropy_checks_total", "shard" => shard.clone())
+            .increment(1);
+        metrics::histogram!("redraft_anti_entropy_digest_seconds").record(done.seconds);
+        tracing::debug!(
+            shard = peer.shard,
+            index = done.index,
+            parts = digest.parts.len(),
+            root = format!("{:032x}", digest.root()),
+            seconds = done.seconds,
+            "anti-entropy digest computed"
+        );
+        let report = Report {
+            check: done.index,
+            node: me,
+            digest,
+        };
+        if let Err(e) = peer.node.propose(REPORT_CONTEXT.to_vec(), report.encode()) {
+            metrics::counter!("redraft_anti_entropy_reports_dropped_total", "shard" => shard)
+                .increment(1);
+            tracing::debug!(
+                shard = peer.shard,
+                index = done.index,
+                "anti-entropy report dropped: {e}"
+            );
+        }
+    }
+
+    /// A report entry was applied to replica `i`: record it, and act on
+    /// the verdicts it completes (the same on every replica).
+    fn on_report_applied(&mut self, i: usize, e: &Entry) {
+        let me = self.cfg.node_id;
+        let peer = &mut self.peers[i];
+        let Some(report) = Report::decode(&e.data) else {
+            tracing::warn!(
+                shard = peer.shard,
+                index = e.index,
+                "undecodable anti-entropy report"
+            );
+            return;
+        };
+        let voters: Vec<u64> = peer.node.raft.prs().conf().voters().ids().iter().collect();
+        let shard = peer.shard.to_string();
+        for verdict in peer.ae.checks.on_report(report, &voters) {
+            match verdict {
+                Verdict::Agrees { node, .. } => {
+                    peer.ae.suspects.remove(&node);
+                }
+                Verdict::Diverges {
+                    check,
+                    node,
+                    majority,
+                    parts,
+                } => {
+                    self.stats
+                        .anti_entropy_divergent
+                        .fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!(
+                        "redraft_anti_entropy_divergent_total",
+                        "shard" => shard.clone(),
+                        "replica" => node.to_string()
+                    )
+                    .increment(1);
+                    let shown: Vec<u32> = parts.iter().take(16).copied().collect();
+                    tracing::warn!(
+                        shard = peer.shard,
+                        check,
+                        replica = node,
+                        majority = ?majority,
+                        divergent_slots = parts.len(),
+                        slots = ?shown,
+                        local = node == me,
+                        "anti-entropy: a replica's data diverges from the majority's"
+                    );
+                    peer.ae.suspects.insert(node);
+                    if node == me {
+                        self.stats
+                            .anti_entropy_local_divergent
+                            .fetch_add(1, Ordering::Relaxed);
+                        if peer.ae.repair.is_none() {
+                            peer.ae.repair = Some(Repair {
+                                check,
+                                majority,
+                                announced: false,
+                            });
+                        }
+                    }
+                }
+                Verdict::Unresolved { check, groups } => {
+                    self.stats
+                        .anti_entropy_unresolved
+                        .fetch_add(1, Ordering::Relaxed);
+                    metrics::counter!("redraft_anti_entropy_unresolved_total", "shard" => shard.clone())
+                        .increment(1);
+                    tracing::error!(
+                        shard = peer.shard,
+                        check,
+                        groups = ?groups,
+                        "anti-entropy: replicas disagree and no majority agrees; nothing repaired"
+                    );
                 }
             }
         }
@@ -965,6 +1194,11 @@ fn maybe_transfer_to_preferred<R>(peer: &mut Peer<R>, me: u64) {
     let Some(pref) = peer.preferred_leader.filter(|&p| p != me) else {
         return;
     };
+    // Not to a replica last found divergent: it is being repaired (or
+    // awaits a check that finds it sound again).
+    if peer.ae.suspects.contains(&pref) {
+        return;
+    }
     if raft.state != StateRole::Leader || raft.lead_transferee.is_some() {
         return;
     }
@@ -994,6 +1228,113 @@ fn start_transfer<R>(peer: &mut Peer<R>, to: u64) {
     peer.acks.clear();
     peer.info.write().lease_until = None;
     peer.node.transfer_leader(to);
+}
+
+/// The kinds of entries the store itself proposes (anti-entropy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Admin {
+    Check,
+    Report,
+}
+
+fn admin_kind(e: &Entry) -> Option<Admin> {
+    if e.get_entry_type() != EntryType::EntryNormal {
+        return None;
+    }
+    match &e.context[..] {
+        c if c == CHECK_CONTEXT => Some(Admin::Check),
+        c if c == REPORT_CONTEXT => Some(Admin::Report),
+        _ => None,
+    }
+}
+
+/// A leader of a shard with several voters proposes an anti-entropy check
+/// every `interval` (counted from when it became leader). Not while it
+/// hands leadership over, nor while it is itself divergent.
+fn maybe_propose_check<R>(peer: &mut Peer<R>, interval: Option<Duration>, now: Instant) {
+    let Some(interval) = interval else {
+        return;
+    };
+    let raft = &peer.node.raft;
+    let leads = raft.state == StateRole::Leader
+        && raft.lead_transferee.is_none()
+        && raft.commit_to_current_term();
+    if !leads {
+        peer.ae.next_check = None;
+        return;
+    }
+    if peer.ae.repair.is_some() || raft.prs().conf().voters().ids().len() < 2 {
+        return;
+    }
+    let due = *peer.ae.next_check.get_or_insert(now + interval);
+    if now < due {
+        return;
+    }
+    peer.ae.next_check = Some(now + interval);
+    match peer.node.propose(CHECK_CONTEXT.to_vec(), Vec::new()) {
+        Ok(()) => tracing::debug!(
+            shard = peer.shard,
+            index = peer.node.raft.raft_log.last_index(),
+            "anti-entropy check proposed"
+        ),
+        Err(e) => tracing::debug!(shard = peer.shard, "anti-entropy check not proposed: {e}"),
+    }
+}
+
+/// Moves a pending repair of a divergent replica forward, one step per
+/// tick: a leader hands leadership to a caught-up replica of the majority
+/// (only a follower can receive a snapshot, and a divergent leader should
+/// not serve); a follower asks the leader for a snapshot, which raft-rs
+/// sends whole even if the follower's log is complete, and which
+/// `install_snapshot` restores over the shard's data.
+fn drive_repair<R>(peer: &mut Peer<R>, me: u64) {
+    let Some(repair) = peer.ae.repair.as_mut() else {
+        return;
+    };
+    let raft = &peer.node.raft;
+    match raft.state {
+        StateRole::Leader => {
+            if raft.lead_transferee.is_some() {
+                return;
+            }
+            let last = raft.raft_log.last_index();
+            let others = repair.majority.iter().copied().filter(|&n| n != me);
+            let caught_up = others
+                .clone()
+                .find(|&n| raft.prs().get(n).is_some_and(|pr| pr.matched == last));
+            let Some(to) = caught_up.or_else(|| others.clone().next()) else {
+                return;
+            };
+            if !repair.announced {
+                repair.announced = true;
+                tracing::warn!(
+                    shard = peer.shard,
+                    check = repair.check,
+                    to,
+                    "anti-entropy: this leader's data diverges; handing leadership over before repairing it"
+                );
+            }
+            start_transfer(peer, to);
+        }
+        StateRole::Follower if raft.leader_id != 0 => {
+            if raft.pending_request_snapshot != raft::INVALID_INDEX {
+                return;
+            }
+            let leader = raft.leader_id;
+            // Refused while this replica's last entry is of an older term
+            // (just after an election): tried again next tick.
+            if peer.node.request_snapshot().is_ok() {
+                tracing::warn!(
+                    shard = peer.shard,
+                    check = repair.check,
+                    leader,
+                    "anti-entropy: this replica's data diverges; requested a snapshot from the leader"
+                );
+                repair.announced = true;
+            }
+        }
+        _ => {}
+    }
 }
 
 fn queue(outbox: &mut HashMap<u64, Vec<(ShardId, Message)>>, shard: ShardId, msgs: Vec<Message>) {

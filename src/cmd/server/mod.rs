@@ -233,11 +233,31 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// stores, whatever shard it belongs to and whichever role this node plays
 /// in it (40 zeros when empty, as Redis). Replicas of the same shards that
 /// applied the same entries give the same digest, which is how tests check
-/// that replicas converged. Other DEBUG subcommands are not supported.
-fn debug(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
+/// that replicas converged.
+///
+/// `DEBUG FAILPOINT …`: fault injection at the log's and engine's write
+/// and fsync sites ([`failpoint`]), with the same permission.
+///
+/// `DEBUG REDRAFT-CORRUPT SET key value | DEL key`: writes (a string) or
+/// deletes `key` in **this node's** engine only, behind Raft's back, so
+/// tests can make one replica diverge and watch anti-entropy repair it.
+/// Allowed only as `--enable-debug-command` says (Redis's option and
+/// error; off by default). DIGEST, which changes nothing, is always
+/// allowed. Other DEBUG subcommands are not supported.
+fn debug(s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
+    if is(&args[1], "REDRAFT-CORRUPT") {
+        return debug_corrupt(s, node, args);
+    }
+    if is(&args[1], "FAILPOINT") {
+        if !node.config.enable_debug_command.allows(s.handle.addr) {
+            return Reply::error(DEBUG_NOT_ALLOWED);
+        }
+        return failpoint::debug_failpoint(&args[2..]);
+    }
     if !is(&args[1], "DIGEST") {
         return Reply::error(format!(
-            "ERR DEBUG subcommand '{}' is not supported by redraft (only DIGEST)",
+            "ERR DEBUG subcommand '{}' is not supported by redraft (only DIGEST, FAILPOINT and \
+             REDRAFT-CORRUPT)",
             String::from_utf8_lossy(&args[1])
         ));
     }
@@ -247,6 +267,57 @@ fn debug(_s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
     match data_digest(&*node.engine) {
         Ok(d) => Reply::Status(Bytes::from(d)),
         Err(e) => crate::keyspace::KsError::from(e).into(),
+    }
+}
+
+/// What Redis answers to DEBUG when `enable-debug-command` forbids it.
+pub const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command \
+     option is set to \"local\", you can run it from a local connection, otherwise you need to set \
+     this option in the configuration file, and then restart the server.";
+
+/// See [`debug`].
+fn debug_corrupt(s: &Session, node: &Node, args: &[Bytes]) -> Reply {
+    use crate::keyspace::{meta_key, Meta};
+    if !node.config.enable_debug_command.allows(s.handle.addr) {
+        return Reply::error(DEBUG_NOT_ALLOWED);
+    }
+    let usage =
+        || Reply::error("ERR syntax error: DEBUG REDRAFT-CORRUPT SET <key> <value> | DEL <key>");
+    let (set, key) = match (args.get(2), args.len()) {
+        (Some(op), 5) if is(op, "SET") => (true, &args[3]),
+        (Some(op), 4) if is(op, "DEL") => (false, &args[3]),
+        _ => return usage(),
+    };
+    let slot = redraft_cluster::key_slot(key);
+    if !node
+        .shard_of_key(key)
+        .is_some_and(|shard| node.raft.hosts(shard))
+    {
+        return Reply::error(format!("ERR this node holds no replica of slot {slot}"));
+    }
+    let mk = meta_key(key);
+    let mut batch = crate::engine::WriteBatch::new();
+    let existed = match node.engine.get(&mk) {
+        Ok(v) => v.is_some(),
+        Err(e) => return crate::keyspace::KsError::from(e).into(),
+    };
+    if set {
+        batch.put(mk, Meta::string(args[4].to_vec(), 0).encode());
+    } else {
+        batch.delete(mk);
+    }
+    if let Err(e) = node.engine.write(batch) {
+        return crate::keyspace::KsError::from(e).into();
+    }
+    tracing::warn!(
+        slot,
+        op = if set { "SET" } else { "DEL" },
+        "DEBUG REDRAFT-CORRUPT changed this replica's data behind Raft's back"
+    );
+    if set {
+        Reply::ok()
+    } else {
+        Reply::Integer(i64::from(existed))
     }
 }
 
@@ -265,7 +336,7 @@ pub fn data_digest(kv: &dyn crate::engine::Engine) -> std::io::Result<String> {
     for pair in kv.scan(crate::keyspace::all_data_range()) {
         let (k, v) = pair?;
         // WATCH stamps are bookkeeping, not data.
-        if k.len() >= 3 && k[2] > crate::keyspace::NS_SUB {
+        if crate::keyspace::is_bookkeeping(&k) {
             continue;
         }
         any = true;
