@@ -514,13 +514,18 @@ fn nemesis(
                 }
                 format!("{desc} for {:.1}s", hold.as_secs_f64())
             }
-            Fault::Disk => disk_fault(hosts.cluster(), victim, hold, rng)?,
+            Fault::Disk => {
+                // The first disk fault of a run fails a write; later ones
+                // fail one in three, else slow the disk down.
+                let first = !summary.fault_log.iter().any(|f| f.starts_with("disk:"));
+                disk_fault(hosts.cluster(), victim, hold, first, rng)?
+            }
             Fault::Transfer => {
                 let c = hosts.cluster();
-                let reply = c
-                    .cmd_text(victim, &["CLUSTER", "FAILOVER"])
-                    .unwrap_or_else(|e| e);
-                format!("CLUSTER FAILOVER on node {}: {reply}", victim + 1)
+                match c.cmd_text(victim, &["CLUSTER", "FAILOVER"]) {
+                    Ok(reply) => format!("CLUSTER FAILOVER on node {}: {reply}", victim + 1),
+                    Err(e) => e,
+                }
             }
         };
         summary.faults += 1;
@@ -562,10 +567,11 @@ fn disk_fault(
     c: &mut TestCluster,
     victim: usize,
     hold: Duration,
+    fail_write: bool,
     rng: &mut StdRng,
 ) -> Result<String, String> {
     let site = DISK_FAILPOINTS[rng.random_range(0..DISK_FAILPOINTS.len())];
-    let failing = rng.random_bool(0.3);
+    let failing = fail_write || rng.random_bool(0.3);
     let action = if failing {
         "return".to_string()
     } else {
