@@ -148,9 +148,10 @@ DEVIATIONS = {
     "compared by the RESTORE steps and the commands after them)",
     "RESTORE (round trips)": "the payload is each server's own DUMP of the source key (or, "
     "crossed, the other server's); the RESTORE replies are compared exactly",
-    "EXEC after WATCH of an absent key": "redraft judges an absent watched key by its slot's "
-    "deletion stamp, so a deletion of *another* key of the slot aborts EXEC (a conservative "
-    "abort, see keyspace::Watch::changed) where Redis runs it. Tolerated only when redraft "
+    "EXEC after WATCH of an absent key": "redraft judges a watched key absent at EXEC by its "
+    "slot's deletion stamp (the last write of the records deleted from the slot), so the "
+    "deletion of *another* key of the slot that was written after the WATCH aborts EXEC (a "
+    "conservative abort, see keyspace::Watch::changed) where Redis runs it. Tolerated only when redraft "
     "answered nil, Redis ran the transaction and a key of the WATCH did not exist (EXISTS "
     "just before it) on redraft; then the same queued commands are sent to redraft again in "
     "MULTI/EXEC without WATCH, and that EXEC must equal Redis's reply exactly (the keyspaces "
