@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Differential test: random string, key, hash, set and list command sequences sent to redraft
-# and to a reference redis-server (cluster mode), replies compared exactly.
+# Differential test: random sequences of string, key, hash, set, list and sorted-set commands,
+# DUMP/RESTORE, transactions (MULTI/EXEC/DISCARD/WATCH/UNWATCH) and blocking pops sent to
+# redraft and to a reference redis-server (cluster mode), replies compared exactly.
 # See integration/python/difftest.py (DEVIATIONS lists what is compared loosely).
 #
 # Sequences run on RESP2 or RESP3 (about a third, chosen by seed).

@@ -34,28 +34,30 @@ pub fn is_would_block(r: &Reply) -> bool {
     matches!(r, Reply::Error(e) if e == MARKER)
 }
 
-/// Parses a blocking timeout in seconds, as Redis 7.0 does: a float, not
-/// negative; `None` for 0 (block forever).
+/// Parses a blocking timeout in seconds as Redis 7.0 does
+/// (`getTimeoutFromObjectOrReply`): the argument is read with `strtold`
+/// (hex floats and infinities included; not NaN, nor what overflows or
+/// underflows to zero a `long double`), then `ms = (long long) ceill(t *
+/// 1000)` in x87 extended precision. A negative `ms` is refused, and so is
+/// every value whose `ms` does not fit a `long long` (infinities too): the
+/// conversion yields `LLONG_MIN`. `None` for `ms == 0`, block forever,
+/// which `-0.0001` also gives (`ceill(-0.1)` is -0); a positive value under
+/// a millisecond is 1 ms. Huge accepted values (`1e15`) are durations an
+/// `Instant` may not reach: callers add them with `checked_add` and treat
+/// an overflow as forever (Redis's own deadline overflows there too).
 pub fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, Reply> {
-    let s = std::str::from_utf8(arg).ok().map(str::trim_end);
-    let v = match s.and_then(|s| {
-        if s.is_empty() || s.len() != arg.len() || s.starts_with(char::is_whitespace) {
-            None
-        } else {
-            s.parse::<f64>().ok()
-        }
-    }) {
-        Some(v) if v.is_finite() => v,
-        _ => return Err(Reply::error("ERR timeout is not a float or out of range")),
+    use crate::keyspace::longdouble::{parse, Parsed};
+    let ms = match parse(arg) {
+        None => return Err(Reply::error("ERR timeout is not a float or out of range")),
+        Some(Parsed::Infinite) => i64::MIN,
+        Some(Parsed::Finite(v)) => v
+            .checked_mul_u64(1000)
+            .map_or(i64::MIN, |p| p.ceil_to_i64()),
     };
-    if v < 0.0 {
+    if ms < 0 {
         return Err(Reply::error("ERR timeout is negative"));
     }
-    let ms = (v * 1000.0).round();
-    if ms >= 1e15 {
-        return Err(Reply::error("ERR timeout is out of range"));
-    }
-    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+    Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
 }
 
 /// Where a blocking command keeps its timeout.
@@ -228,7 +230,8 @@ pub async fn run(
         .unwrap_or_default();
     let deadline = timeout_arg(&args)
         .and_then(|t| parse_timeout(t).ok().flatten())
-        .map(|d| Instant::now() + d);
+        // Past what an Instant can hold: no deadline, as good as forever.
+        .and_then(|d| Instant::now().checked_add(d));
     let shard = keys.first().and_then(|k| node.shard_of_key(k));
     let reg = &node.blocking;
     let id = reg.new_id();
@@ -290,5 +293,139 @@ pub async fn run(
                 return Some(Reply::error(UNBLOCKED));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(s: &str) -> Result<Option<u64>, String> {
+        parse_timeout(s.as_bytes())
+            .map(|d| d.map(|d| d.as_millis() as u64))
+            .map_err(|e| match e {
+                Reply::Error(t) => t,
+                other => format!("{other:?}"),
+            })
+    }
+
+    const NOT_A_FLOAT: &str = "ERR timeout is not a float or out of range";
+    const NEGATIVE: &str = "ERR timeout is negative";
+
+    /// Each expectation was checked against redis-server 7.0.15 (BLPOP on
+    /// a key holding data: popped, or the error).
+    #[test]
+    fn timeouts_parse_as_redis_does() {
+        for (arg, want) in [
+            ("0", None),
+            ("0.0", None),
+            ("-0", None),
+            ("-0.0001", None),
+            ("-0.0009", None),
+            // x87 rounding: -0.001L * 1000 is just above -1, ceil -0.
+            ("-1e-3", None),
+            ("-0.00099999999999999999999", None),
+            ("0.0001", Some(1)),
+            ("1e-400", Some(1)),
+            ("3.6e-4951", Some(1)),
+            ("0x1p-16445", Some(1)),
+            ("0.001", Some(1)),
+            ("0.01", Some(10)),
+            ("+.5", Some(500)),
+            ("5.", Some(5000)),
+            ("1.5e3", Some(1_500_000)),
+            ("0x10", Some(16_000)),
+            ("0X10", Some(16_000)),
+            ("0x1p3", Some(8000)),
+            ("0X1P3", Some(8000)),
+            ("0x.8", Some(500)),
+            ("1e15", Some(1_000_000_000_000_000_000)),
+            ("9223372036854775", Some(9_223_372_036_854_775_000)),
+            ("9223372036854775.807", Some(i64::MAX as u64)),
+            ("9223372036854775.806", Some(9_223_372_036_854_775_806)),
+        ] {
+            assert_eq!(ms(arg), Ok(want), "{arg:?}");
+        }
+        for arg in [
+            "-1",
+            "-0.5",
+            "-2e-3",
+            "-0x10",
+            "-0x1p-9",
+            "inf",
+            "-inf",
+            "+inf",
+            "INF",
+            "infinity",
+            "-Infinity",
+            "1e400",
+            "-1e400",
+            "1e16",
+            "9.3e15",
+            "99999999999999999999",
+            "9223372036854775807",
+            "9223372036854775.8075",
+            "1.18973149535723176502e4932",
+        ] {
+            assert_eq!(ms(arg), Err(NEGATIVE.into()), "{arg:?}");
+        }
+        for arg in [
+            "",
+            " 1",
+            "1 ",
+            "abc",
+            "nan",
+            "NaN",
+            "-nan",
+            "nan(123)",
+            "1_0",
+            "0x",
+            "0x.",
+            "1e",
+            "1e+",
+            "--1",
+            "1.5.5",
+            "1e5000",
+            "1e-5000",
+            "1e-4951",
+            "1.8e-4951",
+            "0x1p-16446",
+            "1.18973149535723176508e4932",
+            "1\0",
+            "\0",
+            "1\0x",
+        ] {
+            assert_eq!(ms(arg), Err(NOT_A_FLOAT.into()), "{arg:?}");
+        }
+    }
+
+    #[test]
+    fn huge_timeouts_have_no_deadline_instead_of_overflowing() {
+        let d = parse_timeout(b"9223372036854775").unwrap().unwrap();
+        // What `run` does with it: no panic, and either a far deadline or
+        // none at all (block until data).
+        let deadline = Instant::now().checked_add(d);
+        assert!(deadline.is_none_or(|t| t > Instant::now() + Duration::from_secs(86400)));
+    }
+
+    #[test]
+    fn timeout_positions() {
+        let a = |v: &[&str]| {
+            v.iter()
+                .map(|s| Bytes::from(s.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            timeout_arg(&a(&["BLPOP", "k", "1"])).map(|b| &b[..]),
+            Some(&b"1"[..])
+        );
+        assert_eq!(
+            timeout_arg(&a(&["BLMPOP", "2", "1", "k", "LEFT"])).map(|b| &b[..]),
+            Some(&b"2"[..])
+        );
+        assert_eq!(
+            timeout_arg(&a(&["BLMOVE", "a", "b", "LEFT", "RIGHT", "3"])).map(|b| &b[..]),
+            Some(&b"3"[..])
+        );
     }
 }

@@ -195,10 +195,19 @@ fn run_with_asking(
 
 fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) -> Outcome {
     let is = |name: &str| args[0].eq_ignore_ascii_case(name.as_bytes());
-    if session.tx.is_some() {
-        if is("exec") {
+    if is("exec") {
+        // EXEC refused before it runs (arity, auth) discards the block and
+        // the WATCHes, inside MULTI or not, as Redis's execCommandAbort.
+        if let Err(e) = prepare(session, node, &args) {
+            session.tx = None;
+            session.watched.clear();
+            return Outcome::Reply(cmd::multi::err_execabort_because(&e));
+        }
+        if session.tx.is_some() {
             return exec(session, node);
         }
+    }
+    if session.tx.is_some() {
         // Run at once inside MULTI, as in Redis (WATCH and MULTI answer
         // their errors); everything else is queued.
         if !["multi", "discard", "watch", "quit", "reset"]
@@ -206,6 +215,14 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
             .any(|n| is(n))
         {
             return Outcome::Reply(queue(session, node, args));
+        }
+        // Refused before it runs (arity, CROSSSLOT, a slot served
+        // elsewhere): flags the block, as any command Redis rejects there.
+        if let Err(e) = prepare(session, node, &args).and_then(|r| route_ok(node, &r)) {
+            if let Some(tx) = session.tx.as_mut() {
+                tx.aborted = true;
+            }
+            return Outcome::Reply(e);
         }
     } else if is("watch") {
         return watch(session, node, args, confirmed);
@@ -290,33 +307,61 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
     })
 }
 
+/// Whether a command may run (or be queued) here: its keys' slot is
+/// served, and by a shard this node leads.
+fn route_ok(node: &Node, route: &Route) -> Result<(), Reply> {
+    match route.shard {
+        Target::Unserved if route.keyed => Err(Reply::error("CLUSTERDOWN Hash slot not served")),
+        Target::Shard(s) if route.keyed && !node.raft.is_leader(s) => {
+            Err(redirect(node, s, route.slot))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Validates a command sent inside MULTI and queues it; a failure flags
 /// the block (EXEC then answers EXECABORT).
+///
+/// As in Redis, a command is answered QUEUED (or its error) whatever
+/// happened before, but kept only while the block is neither flagged nor
+/// known to fail its WATCH: EXEC's cluster check (CROSSSLOT, MOVED) looks
+/// at the kept commands only, and then EXECABORT, or nil, is the answer.
 fn queue(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Reply {
     let checked = prepare(session, node, &args).and_then(|route| {
         if route.spec.has_flag(flags::NO_MULTI) {
             return Err(Reply::error("ERR Command not allowed inside a transaction"));
         }
         match route.shard {
+            // Keys the arguments do not yield (a bad numkeys): Redis
+            // queues it, and EXEC answers the command's own error.
+            Target::Every if route.spec.names_keys() => Ok(None),
             Target::Every => Err(Reply::error(format!(
                 "ERR '{}' inside MULTI is not supported by redraft",
                 route.spec.name
             ))),
-            Target::Unserved if route.keyed => {
-                Err(Reply::error("CLUSTERDOWN Hash slot not served"))
-            }
-            Target::Shard(s) if route.keyed && !node.raft.is_leader(s) => {
-                Err(redirect(node, s, route.slot))
-            }
-            _ => Ok(()),
+            _ => route_ok(node, &route).map(|()| route.keyed.then_some(route.slot)),
         }
     });
+    // Whether a WATCHed key changed matters to the kept commands only when
+    // this one brings a slot they lack (it could make EXEC's slot check
+    // fail): otherwise keeping it changes no reply, and EXEC's apply finds
+    // the change anyway. So the keys are read at most once per new slot.
+    let touched = match (&session.tx, &checked) {
+        (Some(tx), Ok(Some(slot))) if !tx.aborted && !tx.touched && tx.slot != Some(*slot) => {
+            watch_touched(session, node)
+        }
+        _ => false,
+    };
     let Some(tx) = session.tx.as_mut() else {
         return Reply::error("ERR EXEC without MULTI");
     };
+    tx.touched |= touched;
     match checked {
-        Ok(()) => {
-            tx.commands.push(args);
+        Ok(slot) => {
+            if !tx.aborted && !tx.touched {
+                tx.commands.push(args);
+                tx.slot = tx.slot.or(slot);
+            }
             Reply::Status(Bytes::from_static(b"QUEUED"))
         }
         Err(e) => {
@@ -324,6 +369,18 @@ fn queue(session: &mut Session, node: &Node, args: Vec<Bytes>) -> Reply {
             e
         }
     }
+}
+
+/// Whether a WATCHed key already changed (as seen on this node): EXEC
+/// will answer nil whatever follows, as in Redis once a watched key was
+/// touched. Read on the connection, without a Raft round: a change this
+/// node has not applied yet is found by EXEC's apply instead.
+fn watch_touched(session: &Session, node: &Node) -> bool {
+    let now = crate::clock::now_ms();
+    session
+        .watched
+        .iter()
+        .any(|w| w.changed(&node.engine, now).unwrap_or(false))
 }
 
 /// The row of a queued command (validated when queued).
@@ -336,9 +393,8 @@ fn spec_of(args: &[Bytes]) -> Option<&'static cmd::CommandSpec> {
 fn exec(session: &mut Session, node: &Node) -> Outcome {
     let tx = session.tx.take().unwrap_or_default();
     let watched = std::mem::take(&mut session.watched);
-    if tx.aborted {
-        return Outcome::Reply(cmd::multi::err_execabort());
-    }
+    // Redis's order: the cluster check over the kept commands (CROSSSLOT,
+    // a slot served elsewhere), then EXECABORT, then a touched WATCH.
     let mut slot = None;
     for args in &tx.commands {
         let Some(spec) = spec_of(args) else { continue };
@@ -350,6 +406,22 @@ fn exec(session: &mut Session, node: &Node) -> Outcome {
                 Some(_) => {}
             }
         }
+    }
+    if let Some(slot) = slot {
+        let shard = node.slots.read().shard_of(slot);
+        match shard {
+            None => return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served")),
+            Some(shard) if !node.raft.is_leader(shard) => {
+                return Outcome::Reply(redirect(node, shard, slot))
+            }
+            Some(_) => {}
+        }
+    }
+    if tx.aborted {
+        return Outcome::Reply(cmd::multi::err_execabort());
+    }
+    if tx.touched {
+        return Outcome::Reply(Reply::NullArray);
     }
     let Some(slot) = slot.or_else(|| watched.first().map(|w| key_slot(&w.key))) else {
         // No keys at all: nothing to make atomic with the keyspace.
@@ -425,8 +497,14 @@ fn watch(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) 
         _ => return Outcome::Reply(Reply::error("CLUSTERDOWN Hash slot not served")),
     }
     let now = crate::clock::now_ms();
+    // Read before the keys: a write racing with this read can only make
+    // EXEC abort, never let a change pass.
+    let since = match route.shard {
+        Target::Shard(s) => crate::apply::read_applied(&node.engine, s),
+        _ => 0,
+    };
     for i in route.spec.key_indexes(&args) {
-        match crate::keyspace::Watch::read(&node.engine, &args[i], now) {
+        match crate::keyspace::Watch::read(&node.engine, &args[i], now, since) {
             Ok(w) => {
                 if !session.watched.iter().any(|x| x.key == w.key) {
                     session.watched.push(w);
@@ -499,4 +577,220 @@ fn prepare(session: &Session, node: &Node, args: &[Bytes]) -> Result<Route, Repl
         keyed: slot.is_some(),
         slot: slot.unwrap_or(0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! MULTI/EXEC/WATCH as Redis 7.0 answers them (each expectation was
+    //! checked against redis-server 7.0.15 in cluster mode).
+
+    use std::time::{Duration, Instant};
+
+    use redraft_resp::Reply;
+
+    use crate::cmd::server::testing::TestNode;
+
+    fn err(text: &str) -> Reply {
+        Reply::error(text)
+    }
+
+    fn queued() -> Reply {
+        Reply::status("QUEUED")
+    }
+
+    const EXECABORT: &str = "EXECABORT Transaction discarded because of previous errors.";
+    const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+
+    #[test]
+    fn exec_with_wrong_arity_discards_the_transaction() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        let abort = err(
+            "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' \
+             command",
+        );
+        assert_eq!(t.call(&mut s, &["EXEC", "extra"]), abort);
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["SET", "{t}k", "1"]), queued());
+        assert_eq!(t.call(&mut s, &["EXEC", "extra"]), abort);
+        assert_eq!(t.call(&mut s, &["EXEC"]), err("ERR EXEC without MULTI"));
+        assert_eq!(t.call(&mut s, &["GET", "{t}k"]), Reply::Null, "not run");
+        // It also forgets the WATCHed keys.
+        assert_eq!(t.call(&mut s, &["WATCH", "{t}k"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["EXEC", "extra"]), abort);
+        assert_eq!(t.call(&mut s, &["SET", "{t}k", "2"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["PING"]), queued());
+        assert_eq!(
+            t.call(&mut s, &["EXEC"]),
+            Reply::Array(vec![Reply::status("PONG")])
+        );
+    }
+
+    #[test]
+    fn wrong_arity_of_commands_run_inside_multi_flags_the_transaction() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        for bad in [&["DISCARD", "x"][..], &["MULTI", "x"], &["WATCH"]] {
+            assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+            let name = bad[0].to_ascii_lowercase();
+            assert_eq!(
+                t.call(&mut s, bad),
+                err(&format!(
+                    "ERR wrong number of arguments for '{name}' command"
+                ))
+            );
+            assert_eq!(t.call(&mut s, &["PING"]), queued());
+            assert_eq!(t.call(&mut s, &["EXEC"]), err(EXECABORT), "{bad:?}");
+        }
+        // Their own errors do not flag it.
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(
+            t.call(&mut s, &["MULTI"]),
+            err("ERR MULTI calls can not be nested")
+        );
+        assert_eq!(
+            t.call(&mut s, &["WATCH", "x"]),
+            err("ERR WATCH inside MULTI is not allowed")
+        );
+        assert_eq!(t.call(&mut s, &["PING"]), queued());
+        assert_eq!(
+            t.call(&mut s, &["EXEC"]),
+            Reply::Array(vec![Reply::status("PONG")])
+        );
+    }
+
+    #[test]
+    fn bad_key_counts_are_queued_and_fail_inside_exec() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        let numkeys = || err("ERR numkeys should be greater than 0");
+        let syntax = || err("ERR syntax error");
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        for c in [
+            &["LMPOP", "0", "{t}k", "LEFT"][..],
+            &["ZUNIONSTORE", "{t}d", "abc", "{t}k"],
+            &["ZDIFFSTORE", "{t}d", "2", "{t}k"],
+            &["ZMPOP", "0", "{t}k", "MIN"],
+            &["BZMPOP", "0", "0", "{t}k", "MIN"],
+            &["BLMPOP", "0", "5", "{t}k", "LEFT"],
+        ] {
+            assert_eq!(t.call(&mut s, c), queued(), "{c:?}");
+        }
+        assert_eq!(
+            t.call(&mut s, &["EXEC"]),
+            Reply::Array(vec![
+                numkeys(),
+                err("ERR value is not an integer or out of range"),
+                syntax(),
+                numkeys(),
+                numkeys(),
+                syntax(),
+            ])
+        );
+        // With keys in the block too.
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["SET", "{t}k", "v"]), queued());
+        assert_eq!(t.call(&mut s, &["LMPOP", "0", "{t}k", "LEFT"]), queued());
+        assert_eq!(
+            t.call(&mut s, &["EXEC"]),
+            Reply::Array(vec![Reply::ok(), numkeys()])
+        );
+    }
+
+    #[test]
+    fn exec_checks_slots_of_kept_commands_before_execabort() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        // Queued before the error: kept, and they span two slots.
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["GET", "{t}a"]), queued());
+        assert_eq!(t.call(&mut s, &["SET", "foo", "x"]), queued());
+        assert_eq!(
+            t.call(&mut s, &["ZCOUNT"]),
+            err("ERR wrong number of arguments for 'zcount' command")
+        );
+        assert_eq!(t.call(&mut s, &["EXEC"]), err(CROSSSLOT));
+        // Queued after it: not kept.
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(
+            t.call(&mut s, &["ZCOUNT"]),
+            err("ERR wrong number of arguments for 'zcount' command")
+        );
+        assert_eq!(t.call(&mut s, &["GET", "{t}a"]), queued());
+        assert_eq!(t.call(&mut s, &["SET", "foo", "x"]), queued());
+        assert_eq!(t.call(&mut s, &["EXEC"]), err(EXECABORT));
+        // After a WATCHed key changed: not kept either, EXEC is nil.
+        assert_eq!(t.call(&mut s, &["WATCH", "{t}k"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["SET", "{t}k", "v"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["GET", "{t}k"]), queued());
+        assert_eq!(t.call(&mut s, &["GET", "foo"]), queued());
+        assert_eq!(t.call(&mut s, &["EXEC"]), Reply::NullArray);
+        assert_eq!(t.call(&mut s, &["GET", "foo"]), Reply::Null, "not run");
+        // Unwatched, the same block is CROSSSLOT.
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["GET", "{t}k"]), queued());
+        assert_eq!(t.call(&mut s, &["GET", "foo"]), queued());
+        assert_eq!(t.call(&mut s, &["EXEC"]), err(CROSSSLOT));
+    }
+
+    /// Waits (bounded) until `key` no longer exists.
+    fn wait_gone(t: &TestNode, s: &mut crate::session::Session, key: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while t.call(s, &["EXISTS", key]) != Reply::Integer(0) {
+            assert!(Instant::now() < deadline, "{key} never expired");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn watched_stale_key_written_and_deleted_fails_exec() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        assert_eq!(
+            t.call(&mut s, &["SET", "{t}k", "v", "PX", "1"]),
+            Reply::ok()
+        );
+        wait_gone(&t, &mut s, "{t}k");
+        assert_eq!(t.call(&mut s, &["WATCH", "{t}k"]), Reply::ok());
+        assert_eq!(
+            t.call(&mut s, &["ZADD", "{t}k", "0", "a"]),
+            Reply::Integer(1)
+        );
+        assert_eq!(t.call(&mut s, &["DEL", "{t}k"]), Reply::Integer(1));
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["PING"]), queued());
+        assert_eq!(t.call(&mut s, &["EXEC"]), Reply::NullArray);
+    }
+
+    /// Redis: "Delete WATCHed stale keys should not fail EXEC".
+    #[test]
+    fn delete_watched_stale_keys_should_not_fail_exec() {
+        let t = TestNode::start(&[]);
+        let mut s = t.session();
+        assert_eq!(
+            t.call(&mut s, &["SET", "{t}k", "v", "PX", "1"]),
+            Reply::ok()
+        );
+        wait_gone(&t, &mut s, "{t}k");
+        assert_eq!(t.call(&mut s, &["WATCH", "{t}k"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["DEL", "{t}k"]), Reply::Integer(0));
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["PING"]), queued());
+        assert_eq!(
+            t.call(&mut s, &["EXEC"]),
+            Reply::Array(vec![Reply::status("PONG")])
+        );
+        // Nor does deleting another key of the slot written before.
+        assert_eq!(t.call(&mut s, &["SET", "{t}o", "v"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["WATCH", "{t}k"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["DEL", "{t}o"]), Reply::Integer(1));
+        assert_eq!(t.call(&mut s, &["MULTI"]), Reply::ok());
+        assert_eq!(t.call(&mut s, &["PING"]), queued());
+        assert_eq!(
+            t.call(&mut s, &["EXEC"]),
+            Reply::Array(vec![Reply::status("PONG")])
+        );
+    }
 }

@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! [format: u8 = 2][time_ms: u64 BE][seed: u64 BE][watches: u32 BE]
-//!   per watch: [len: u32 BE][key][stamp: u64 BE][seen: u8][slot_del: u64 BE]
+//!   per watch: [len: u32 BE][key][stamp: u64 BE][seen: u8][since: u64 BE]
 //! [commands: u32 BE] … as above
 //! ```
 
@@ -73,7 +73,7 @@ impl Proposal {
                 v.extend_from_slice(&w.key);
                 v.extend_from_slice(&w.stamp.to_be_bytes());
                 v.push(w.seen as u8);
-                v.extend_from_slice(&w.slot_del.to_be_bytes());
+                v.extend_from_slice(&w.since.to_be_bytes());
             }
         }
         v.extend_from_slice(&(self.commands.len() as u32).to_be_bytes());
@@ -111,12 +111,12 @@ impl Proposal {
                     2 => WatchedAs::Expired,
                     _ => return None,
                 };
-                let slot_del = r.u64()?;
+                let since = r.u64()?;
                 watches.push(Watch {
                     key,
                     stamp,
                     seen,
-                    slot_del,
+                    since,
                 });
             }
             tx = Some(watches);
@@ -188,7 +188,7 @@ mod tests {
             key: key.as_bytes().to_vec(),
             stamp: 9,
             seen,
-            slot_del: 3,
+            since: 3,
         };
         let p = Proposal {
             time_ms: 1,

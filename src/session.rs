@@ -167,6 +167,11 @@ pub struct Transaction {
     pub commands: Vec<Vec<Bytes>>,
     /// A command failed to queue: EXEC answers EXECABORT.
     pub aborted: bool,
+    /// A WATCHed key was seen changed while queueing: EXEC answers nil.
+    /// From then on, as from `aborted`, commands are answered but not kept.
+    pub touched: bool,
+    /// The slot of the first kept command that has keys.
+    pub slot: Option<redraft_cluster::Slot>,
 }
 
 impl Session {

@@ -83,6 +83,44 @@ def test_blpop_timeout_errors(raw):
     assert raw.call("BLPOP", "{t}l", "abc") == Err("ERR timeout is not a float or out of range")
 
 
+def test_blpop_timeout_is_read_as_a_long_double(raw):
+    """strtold, then ms = (long long) ceill(t * 1000) in x87 precision: hex
+    and subnormals are floats; what does not fit a long long is negative."""
+    negative = Err("ERR timeout is negative")
+    not_float = Err("ERR timeout is not a float or out of range")
+    for t, want in [
+        ("0x10", None), ("0x1p3", None), ("-0.0001", None), ("-1e-3", None), ("1e-400", None),
+        ("1e15", None), ("9223372036854775", None), ("9223372036854775.807", None),
+        ("inf", negative), ("-inf", negative), ("1e16", negative), ("9.3e15", negative),
+        ("9223372036854775.8075", negative), ("-0x10", negative), ("1e400", negative),
+        ("nan", not_float), ("1e-5000", not_float), ("1e5000", not_float), ("0x", not_float),
+        (" 1", not_float), ("0x1.0000000000000001p-16446", not_float),
+    ]:
+        raw.call("RPUSH", "{t}l", "a")
+        got = raw.call("BLPOP", "{t}l", t)
+        assert got == (want or [b"{t}l", b"a"]), t
+        raw.call("DEL", "{t}l")
+
+
+def test_blpop_with_sub_millisecond_timeout_should_not_block_indefinitely(raw):
+    raw.call("DEL", "{t}l")
+    for t in ("0.0001", "1e-400"):
+        raw.send("BLPOP", "{t}l", t)
+        assert raw.read_line_raw() == b"*-1"
+
+
+def test_blmpop_and_bzmpop_check_the_timeout_last(raw):
+    syntax = Err("ERR syntax error")
+    assert raw.call("BLMPOP", "nan", 1, "{t}k", "LEFT", "COUNT") == syntax
+    assert raw.call("BLMPOP", -1, 0, "{t}k", "LEFT") == Err(
+        "ERR numkeys should be greater than 0")
+    assert raw.call("BLMPOP", -1, 1, "{t}k", "LEFT", "COUNT", 0) == Err(
+        "ERR count should be greater than 0")
+    assert raw.call("BZMPOP", -1, 1, "{t}k", "MID") == syntax
+    assert raw.call("BZMPOP", "nan", 1, "{t}k", "MIN") == Err(
+        "ERR timeout is not a float or out of range")
+
+
 def test_blpop_arguments_are_empty(server, raw):  # noqa: F811
     c = block(server, raw, "BLPOP", "{t}blist1", "{t}blist2", 0)
     raw.call("RPUSH", "{t}blist1", "foo")

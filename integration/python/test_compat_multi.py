@@ -114,6 +114,68 @@ def test_if_exec_aborts_the_client_multi_state_is_cleared(raw):
     assert raw.call("EXEC") == Err("ERR EXEC without MULTI")
 
 
+def test_exec_with_wrong_arity_discards_the_transaction(raw):
+    abort = Err("EXECABORT Transaction discarded because of: wrong number of arguments for "
+                "'exec' command")
+    raw.call("DEL", "a{t}")
+    assert raw.call("EXEC", "extra") == abort
+    assert raw.call("MULTI") == OK
+    assert raw.call("SET", "a{t}", "1") == QUEUED
+    assert raw.call("EXEC", "extra") == abort
+    assert raw.call("EXEC") == Err("ERR EXEC without MULTI")
+    assert raw.call("GET", "a{t}") is None
+    # The WATCHed keys are forgotten too.
+    assert raw.call("WATCH", "a{t}") == OK
+    assert raw.call("EXEC", "extra") == abort
+    assert raw.call("SET", "a{t}", "2") == OK
+    assert ping_exec(raw) == [PONG]
+
+
+def test_wrong_arity_of_multi_discard_watch_inside_multi_aborts_exec(raw):
+    for bad in (["DISCARD", "x"], ["MULTI", "x"], ["WATCH"]):
+        assert raw.call("MULTI") == OK
+        assert raw.call(*bad) == Err(
+            f"ERR wrong number of arguments for '{bad[0].lower()}' command")
+        assert raw.call("PING") == QUEUED
+        assert raw.call("EXEC") == EXECABORT
+
+
+def test_bad_numkeys_is_queued_and_fails_inside_exec(raw):
+    numkeys = Err("ERR numkeys should be greater than 0")
+    syntax = Err("ERR syntax error")
+    assert raw.call("MULTI") == OK
+    for args in (["LMPOP", 0, "k{t}", "LEFT"], ["ZUNIONSTORE", "d{t}", "abc", "k{t}"],
+                 ["ZDIFFSTORE", "d{t}", 2, "k{t}"], ["ZMPOP", 0, "k{t}", "MIN"],
+                 ["BZMPOP", 0, 0, "k{t}", "MIN"], ["BLMPOP", 0, 5, "k{t}", "LEFT"]):
+        assert raw.call(*args) == QUEUED
+    assert raw.call("EXEC") == [
+        numkeys, Err("ERR value is not an integer or out of range"), syntax, numkeys, numkeys,
+        syntax]
+
+
+def test_commands_queued_after_an_error_are_not_checked_for_crossslot(raw):
+    zcount = Err("ERR wrong number of arguments for 'zcount' command")
+    assert raw.call("MULTI") == OK
+    assert raw.call("GET", "a{t}") == QUEUED
+    assert raw.call("SET", "foo", "x") == QUEUED
+    assert raw.call("ZCOUNT") == zcount
+    assert raw.call("EXEC") == CROSSSLOT
+    assert raw.call("MULTI") == OK
+    assert raw.call("ZCOUNT") == zcount
+    assert raw.call("GET", "a{t}") == QUEUED
+    assert raw.call("SET", "foo", "x") == QUEUED
+    assert raw.call("EXEC") == EXECABORT
+
+
+def test_commands_queued_after_a_watched_key_changed_are_not_checked_for_crossslot(raw):
+    assert raw.call("WATCH", "k{t}") == OK
+    assert raw.call("SET", "k{t}", "v") == OK
+    assert raw.call("MULTI") == OK
+    assert raw.call("GET", "k{t}") == QUEUED
+    assert raw.call("GET", "foo") == QUEUED
+    assert raw.call("EXEC") is None
+
+
 def test_exec_and_discard_without_multi(raw):
     assert raw.call("EXEC") == Err("ERR EXEC without MULTI")
     assert raw.call("DISCARD") == Err("ERR DISCARD without MULTI")
@@ -192,6 +254,16 @@ def test_delete_watched_stale_keys_should_not_fail_exec(raw):
     assert raw.call("EXISTS", "x") == 0
     assert raw.call("DEL", "x") == 0
     assert ping_exec(raw) == [PONG]
+
+
+def test_exec_fail_on_watched_stale_key_written_and_deleted(raw):
+    raw.call("DEL", "x")
+    assert raw.call("SET", "x", "foo", "PX", 1) == OK
+    wait_ms(3)
+    assert raw.call("WATCH", "x") == OK
+    assert raw.call("ZADD", "x", 0, "a") == 1
+    assert raw.call("DEL", "x") == 1
+    assert ping_exec(raw) is None
 
 
 def test_flushdb_while_watching_stale_keys_should_not_fail_exec(raw):

@@ -592,10 +592,10 @@ fn blmove(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
 }
 
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: LMPOP's
-/// syntax after the timeout.
+/// syntax after the timeout. As in Redis, the timeout is judged last.
 fn check_blmpop(args: &[Bytes]) -> Result<(), Reply> {
-    check_timeout(args)?;
-    lmpop_parse(&args[1..]).map(drop)
+    lmpop_parse(&args[1..])?;
+    check_timeout(args)
 }
 
 fn blmpop_keys(args: &[Bytes]) -> Vec<usize> {

@@ -161,6 +161,12 @@ impl CommandSpec {
         }
     }
 
+    /// Whether the command takes keys at all (even if some arguments yield
+    /// none, as a bad numkeys does): FLUSHALL does not, LMPOP does.
+    pub fn names_keys(&self) -> bool {
+        self.key_finder.is_some() || self.first_key > 0
+    }
+
     /// Indexes of the key arguments in `args` (`args[0]` is the name).
     pub fn key_indexes(&self, args: &[Bytes]) -> Vec<usize> {
         if let Some(find) = self.key_finder {

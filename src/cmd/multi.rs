@@ -2,8 +2,16 @@
 //!
 //! While a MULTI block is open, [`crate::dispatch`] validates each command
 //! (name, arity, CROSSSLOT, this node leading the slot) and queues it; a
-//! failure flags the block and EXEC answers EXECABORT, as in Redis. EXEC
-//! turns the block into **one** Raft proposal to the shard owning the
+//! failure flags the block and EXEC answers EXECABORT, as in Redis. So do
+//! MULTI, DISCARD and WATCH refused there (wrong arity), and an EXEC
+//! refused anywhere discards the block and the WATCHes with an EXECABORT
+//! that says why. As in Redis, once the block is flagged, or a WATCHed key
+//! is seen changed, later commands are answered but not kept: EXEC's
+//! cluster check (CROSSSLOT, MOVED) covers the kept ones, before its
+//! EXECABORT (or nil). A command whose arguments yield no keys (a bad
+//! numkeys) is queued, and answers its own error in EXEC's array.
+//!
+//! EXEC turns the block into **one** Raft proposal to the shard owning the
 //! block's slot (the slot of its keys, else of its WATCHed keys): every
 //! keyspace command, reads included, with the watched keys' states. Apply
 //! checks the watched keys, then runs the commands in order over one
@@ -24,8 +32,9 @@
 //! EXEC's array when the block has keys (a block without any keys runs
 //! entirely on the connection, where they work).
 //!
-//! WATCH records each key's modification stamp (see [`crate::keyspace`]),
-//! read on the shard's leader (lease or ReadIndex, like a read).
+//! WATCH records each key's modification stamp (see [`crate::keyspace`])
+//! and the shard's applied index, read on the shard's leader (lease or
+//! ReadIndex, like a read).
 
 use bytes::Bytes;
 use redraft_resp::Reply;
@@ -114,6 +123,17 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// The reply to EXEC when a command failed to queue.
 pub fn err_execabort() -> Reply {
     Reply::error("EXECABORT Transaction discarded because of previous errors.")
+}
+
+/// The reply to an EXEC refused before it runs (wrong arity, NOAUTH): the
+/// block is discarded, and the error says why, without its `ERR ` prefix
+/// (Redis's `execCommandAbort`).
+pub fn err_execabort_because(e: &Reply) -> Reply {
+    let why = match e {
+        Reply::Error(text) => text.strip_prefix("ERR ").unwrap_or(text),
+        _ => "",
+    };
+    Reply::error(format!("EXECABORT Transaction discarded because of: {why}"))
 }
 
 fn multi(session: &mut Session, _node: &Node, _args: &[Bytes]) -> Reply {

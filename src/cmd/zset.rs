@@ -1192,10 +1192,11 @@ fn bzpopmax(ctx: &mut ApplyCtx<'_, '_>, args: &[Bytes]) -> Reply {
     bzpop(ctx, args, true)
 }
 
-/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count].
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]. As in
+/// Redis, the timeout is judged last.
 fn check_bzmpop(args: &[Bytes]) -> Result<(), Reply> {
-    check_timeout(args)?;
-    parse_zmpop(&args[1..]).map(drop)
+    parse_zmpop(&args[1..])?;
+    check_timeout(args)
 }
 
 fn bzmpop_keys(args: &[Bytes]) -> Vec<usize> {

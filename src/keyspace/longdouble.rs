@@ -121,6 +121,55 @@ impl LongDouble {
         round_u128(neg, r, hi.exp - 63)
     }
 
+    /// `self * m`, rounded to nearest-even; `None` if the product overflows
+    /// to infinity. (Blocking timeouts: Redis multiplies the seconds by
+    /// 1000 as `long double`s, and that rounding decides values such as
+    /// `-1e-3`, whose product lands just above -1.)
+    pub fn checked_mul_u64(self, m: u64) -> Option<LongDouble> {
+        let r = u128::from(self.mant) * u128::from(m);
+        if r == 0 {
+            return Some(LongDouble {
+                neg: self.neg,
+                ..LongDouble::ZERO
+            });
+        }
+        round_u128(self.neg, r, self.exp)
+    }
+
+    /// `(long long) ceill(self)` as x86-64 computes it: a result outside
+    /// the `long long` range converts to `LLONG_MIN` (the x87 "integer
+    /// indefinite"), which Redis then reports as a negative timeout.
+    pub fn ceil_to_i64(&self) -> i64 {
+        if self.mant == 0 {
+            return 0;
+        }
+        // The magnitude's integer part, and whether a fraction remains.
+        let (int, frac) = if self.exp >= 64 {
+            return i64::MIN;
+        } else if self.exp >= 0 {
+            (u128::from(self.mant) << self.exp, false)
+        } else if self.exp <= -64 {
+            (0, true)
+        } else {
+            let k = (-self.exp) as u32;
+            (
+                u128::from(self.mant >> k),
+                self.mant & ((1u64 << k) - 1) != 0,
+            )
+        };
+        if self.neg {
+            // ceil(-x) = -floor(x); -0 is 0.
+            if int > 1u128 << 63 {
+                i64::MIN
+            } else {
+                (-(int as i128)) as i64
+            }
+        } else {
+            let c = int + u128::from(frac);
+            i64::try_from(c).unwrap_or(i64::MIN)
+        }
+    }
+
     /// `%.17Lf`, then Redis's `LD_STR_HUMAN` clean-up: trailing zeros of the
     /// fraction and a bare `.` removed, `-0` printed as `0`.
     pub fn to_human_string(&self) -> String {
@@ -448,43 +497,62 @@ fn parse_exp(b: &[u8]) -> Option<(i64, usize)> {
 
 /// Rounds `±num/den × 2^e2` to the nearest [`LongDouble`]; overflow and
 /// underflow to zero are not valid floats (strtold's ERANGE).
+///
+/// As glibc does it: the value is first cut to 64 bits, a round bit and a
+/// sticky bit; a subnormal result is then shifted onto the subnormal grid
+/// and rounded again, where glibc's sticky bit leaves out that first round
+/// bit. Only one case shows: `2^-16446 × (1 + 2^-64)` (e.g.
+/// `0x1.0000000000000001p-16446`) becomes 0, so Redis refuses it, though it
+/// lies above half the least subnormal.
 fn finish(neg: bool, num: &Big, den: &Big, e2: i64) -> Option<Parsed> {
     // floor(log2(value)) is nb - db + e2 or one less.
     let nb = num.bit_len() as i64;
     let db = den.bit_len() as i64;
     // Aim for a quotient of 66..67 bits: 64 kept, 2 guard bits, sticky.
     let mut exp = nb - db + e2 - 64;
-    if exp < MIN_EXP {
-        exp = MIN_EXP;
-    }
     let (mut q, mut sticky) = div_shifted(num, den, e2 - exp + 2);
-    // Normalize to at most 66 bits (q < 2^66).
+    // Normalize to exactly 66 bits (2^65 <= q < 2^66).
     while q >> 66 != 0 {
         sticky |= q & 1 == 1;
         q >>= 1;
         exp += 1;
     }
-    let mut mant = q >> 2;
-    let guard = q & 3;
-    if guard > 2 || (guard == 2 && (sticky || mant & 1 == 1)) {
-        mant += 1;
-    }
-    if mant >> 64 != 0 {
-        mant >>= 1;
-        exp += 1;
-    }
+    let mant = (q >> 2) as u64;
+    let round = q & 2 != 0;
+    let sticky = sticky || q & 1 != 0;
+    let (mant, exp) = if exp >= MIN_EXP {
+        let mut m = u128::from(mant);
+        let mut exp = exp;
+        if round && (sticky || m & 1 == 1) {
+            m += 1;
+        }
+        if m >> 64 != 0 {
+            m >>= 1;
+            exp += 1;
+        }
+        (m as u64, exp)
+    } else {
+        let shift = MIN_EXP - exp;
+        if shift > 64 {
+            return None; // underflow to zero
+        }
+        let kept = if shift == 64 { 0 } else { mant >> shift };
+        let half = (mant >> (shift - 1)) & 1 == 1;
+        let below = mant & ((1u64 << (shift - 1)) - 1) != 0 || sticky;
+        let m = if half && (below || kept & 1 == 1) {
+            kept + 1
+        } else {
+            kept
+        };
+        (m, MIN_EXP)
+    };
     if mant == 0 {
         return None; // underflow to zero
     }
     if exp > MAX_EXP {
         return None; // overflow
     }
-    // A subnormal must sit on the MIN_EXP grid; `exp` was clamped there.
-    Some(Parsed::Finite(LongDouble {
-        neg,
-        mant: mant as u64,
-        exp,
-    }))
+    Some(Parsed::Finite(LongDouble { neg, mant, exp }))
 }
 
 /// floor(num × 2^shift / den) (the quotient must fit in 128 bits) and
@@ -774,6 +842,70 @@ mod tests {
         // Redis checks that strtold consumed every byte: a NUL stops it.
         assert_eq!(parse(b"1.5\0junk"), None);
         assert_eq!(parse(b"1.5\0"), None);
+    }
+
+    /// Checked against redis-server 7.0.15 (INCRBYFLOAT and BLPOP's
+    /// timeout agree): glibc's double rounding of subnormals.
+    #[test]
+    fn subnormal_rounding_as_glibc() {
+        for refused in [
+            "0x1.0000000000000001p-16446",
+            "0x2.0000000000000002p-16447",
+            "0x0.80000000000000008p-16445",
+            "0x1.00000000000000010p-16446",
+            "0x10.000000000000001p-16450",
+            "0x1p-16446",
+            "1e-4951",
+            "1.8e-4951",
+        ] {
+            assert_eq!(parse(refused.as_bytes()), None, "{refused}");
+        }
+        for least in [
+            "0x1.00000000000000011p-16446",
+            "0x1.0000000000000002p-16446",
+            "0x1.00000000000000008p-16446",
+            "0x1.0000000000000000000000001p-16446",
+            "0x1.0000000000000001p-16445",
+            "0x1p-16445",
+            "1.9e-4951",
+            "3.6e-4951",
+        ] {
+            let v = p(least);
+            assert_eq!((v.mant, v.exp), (1, MIN_EXP), "{least}");
+        }
+        // The least normal, and one rounding up to it.
+        assert_eq!(
+            p("0x1p-16382"),
+            LongDouble {
+                neg: false,
+                mant: 1 << 63,
+                exp: MIN_EXP
+            }
+        );
+        let v = p("0x1.fffffffffffffffep-16383");
+        assert_eq!((v.mant, v.exp), (1 << 63, MIN_EXP));
+    }
+
+    #[test]
+    fn products_and_ceilings_for_timeouts() {
+        let ms = |s: &str| p(s).checked_mul_u64(1000).map(|v| v.ceil_to_i64());
+        assert_eq!(ms("-1e-3"), Some(0), "x87: -0.001L * 1000 > -1");
+        assert_eq!(ms("0.001"), Some(1));
+        assert_eq!(ms("-0.0001"), Some(0));
+        assert_eq!(ms("0.0001"), Some(1));
+        assert_eq!(ms("3.6e-4951"), Some(1));
+        assert_eq!(ms("-3.6e-4951"), Some(0));
+        assert_eq!(ms("1.5"), Some(1500));
+        assert_eq!(ms("-2"), Some(-2000));
+        assert_eq!(ms("9223372036854775.807"), Some(i64::MAX));
+        assert_eq!(ms("9223372036854775.8075"), Some(i64::MIN));
+        // 2^63/1000 rounds to ...775.8076171875 (unit 2^-10); its product
+        // to ...807.5 (unit 2^-1), whose ceiling fits.
+        assert_eq!(ms("-9223372036854775.808"), Some(-i64::MAX));
+        assert_eq!(ms("-9223372036854776"), Some(i64::MIN));
+        assert_eq!(ms("1e16"), Some(i64::MIN));
+        assert_eq!(ms("1.18e4932"), None, "the product overflows");
+        assert_eq!(LongDouble::ZERO.ceil_to_i64(), 0);
     }
 
     #[test]

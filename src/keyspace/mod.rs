@@ -14,13 +14,14 @@
 //!                  collections: payload = [size: u64 BE] (elements live in subkeys)
 //! subkey         [slot: u16 BE][0x01][user key len: u32 BE][user key][version: u64 BE][sub…]
 //! stamp          [slot: u16 BE][0x02][user key]  → [raft index: u64 BE]
-//! slot deletion  [slot: u16 BE][0x03]            → [raft index: u64 BE]
+//! slot deletion  [slot: u16 BE][0x03]            → [raft index: u64 BE] (greatest stamp deleted)
 //! system key     [0xFF][name…]           (outside the slot space: slots are < 0x4000)
 //! ```
 //!
 //! Stamps serve WATCH: the apply overlay writes a key's stamp whenever its
 //! metadata record, or a subkey of its live version, is written, and
-//! removes it with the record; deleting a record also stamps the slot.
+//! removes it with the record; deleting a record also raises the slot's
+//! deletion stamp to the deleted record's stamp (its last write).
 //! They live inside the slot's range, so snapshots and FLUSHALL carry them,
 //! and after the subkeys, so every walk over metadata records or subkeys
 //! (SCAN, KEYS, DBSIZE, COUNTKEYSINSLOT, sweeps) passes them by.
@@ -68,8 +69,9 @@ pub const NS_SUB: u8 = 0x01;
 /// index of the entry that last wrote it (WATCH). Written by the apply
 /// [`Overlay`]; removed with the key.
 pub const NS_STAMP: u8 = 0x02;
-/// Namespace byte after the slot: the slot's deletion stamp, the Raft index
-/// of the last entry that deleted a key of the slot (WATCH of absent keys).
+/// Namespace byte after the slot: the slot's deletion stamp, the greatest
+/// stamp (last write) of the records deleted from the slot (WATCH of keys
+/// absent at EXEC: was one written after the WATCH, then deleted?).
 pub const NS_SLOT_DEL: u8 = 0x03;
 /// First byte of system keys (applied indexes, node identity).
 pub const SYSTEM_PREFIX: u8 = 0xFF;
@@ -301,41 +303,66 @@ pub struct Watch {
     /// The key's stamp (0: none).
     pub stamp: u64,
     pub seen: WatchedAs,
-    /// The slot's deletion stamp (0: none).
-    pub slot_del: u64,
+    /// The applied index of the key's shard, read before the key: every
+    /// write to the key after the WATCH has a greater stamp.
+    pub since: u64,
+}
+
+/// A key's state now: what it looks like, and its stamp.
+fn watch_state(kv: &(impl KvRead + ?Sized), key: &[u8], now_ms: u64) -> KsResult<(WatchedAs, u64)> {
+    let mk = meta_key(key);
+    let seen = match kv.get(&mk)? {
+        None => WatchedAs::Absent,
+        Some(raw) if Meta::decode(&raw)?.is_expired(now_ms) => WatchedAs::Expired,
+        Some(_) => WatchedAs::Live,
+    };
+    Ok((seen, read_u64(kv, &stamp_key_of_meta(&mk))?))
 }
 
 impl Watch {
-    /// Reads `key`'s watch state at `now_ms`.
-    pub fn read(kv: &(impl KvRead + ?Sized), key: &[u8], now_ms: u64) -> KsResult<Watch> {
-        let mk = meta_key(key);
-        let seen = match kv.get(&mk)? {
-            None => WatchedAs::Absent,
-            Some(raw) if Meta::decode(&raw)?.is_expired(now_ms) => WatchedAs::Expired,
-            Some(_) => WatchedAs::Live,
-        };
+    /// Reads `key`'s watch state at `now_ms`; `since` is the applied index
+    /// of its shard, read before this.
+    pub fn read(
+        kv: &(impl KvRead + ?Sized),
+        key: &[u8],
+        now_ms: u64,
+        since: u64,
+    ) -> KsResult<Watch> {
+        let (seen, stamp) = watch_state(kv, key, now_ms)?;
         Ok(Watch {
             key: key.to_vec(),
-            stamp: read_u64(kv, &stamp_key_of_meta(&mk))?,
+            stamp,
             seen,
-            slot_del: read_u64(kv, &slot_del_key(key_slot(key)))?,
+            since,
         })
     }
 
     /// Whether the key changed since it was watched, as Redis judges it: any
     /// write to it, its expiry (a live key that expired), or a FLUSH that
-    /// removed it; not the deletion of a key already expired when watched.
-    /// An absent key is judged by the slot's deletion stamp, so one that
-    /// was created and deleted again counts as changed (as may another
-    /// deletion in its slot: a conservative abort).
+    /// removed it; not the deletion of a key already expired when watched
+    /// (Redis: "Delete WATCHed stale keys should not fail EXEC"), though a
+    /// key written after it was watched, and deleted again, did change.
+    /// A key absent now is judged by the slot's deletion stamp: whether a
+    /// record written after the WATCH was deleted since. That record may
+    /// be another key of the slot: a conservative abort.
     pub fn changed(&self, kv: &(impl KvRead + ?Sized), now_ms: u64) -> KsResult<bool> {
-        let now = Watch::read(kv, &self.key, now_ms)?;
-        if self.seen == WatchedAs::Expired {
-            return Ok(now.seen == WatchedAs::Live);
-        }
-        Ok(now.stamp != self.stamp
-            || now.seen != self.seen
-            || (self.stamp == 0 && now.slot_del > self.slot_del))
+        let (seen, stamp) = watch_state(kv, &self.key, now_ms)?;
+        let deleted_since = || -> KsResult<bool> {
+            Ok(read_u64(kv, &slot_del_key(key_slot(&self.key)))? > self.since)
+        };
+        Ok(match (self.seen, seen) {
+            (WatchedAs::Live, WatchedAs::Live) => stamp != self.stamp,
+            // Deleted, or expired since.
+            (WatchedAs::Live, _) => true,
+            (WatchedAs::Absent, WatchedAs::Absent) => deleted_since()?,
+            // Created since.
+            (WatchedAs::Absent, _) => true,
+            // The stale record is gone: changed only if the key was
+            // written (and deleted again) after the WATCH.
+            (WatchedAs::Expired, WatchedAs::Absent) => deleted_since()?,
+            // The stale record, or one written after the WATCH.
+            (WatchedAs::Expired, _) => stamp != self.stamp,
+        })
     }
 }
 

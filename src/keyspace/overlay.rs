@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::ops::Bound;
 
-use super::{slot_del_key, stamp_key_of_meta, KvRead, NS_META, NS_SUB, SYSTEM_PREFIX};
+use super::{
+    slot_del_key, stamp_key_of_meta, KvRead, NS_META, NS_SLOT_DEL, NS_STAMP, NS_SUB, SYSTEM_PREFIX,
+};
 use crate::engine::{Engine, KeyRange, KvIter, KvPair, WriteBatch};
 
 pub struct Overlay<'a> {
@@ -71,7 +73,13 @@ impl<'a> Overlay<'a> {
             NS_META => {
                 if matches!(self.get(key), Ok(Some(_))) {
                     let slot = u16::from_be_bytes([key[0], key[1]]);
-                    self.pending.insert(slot_del_key(slot), Some(stamp));
+                    // The record's last write; this entry for one written
+                    // without stamps (conservative: later than any WATCH).
+                    let written = self
+                        .get_u64(&stamp_key_of_meta(key))
+                        .filter(|&w| w != 0)
+                        .unwrap_or(self.stamp);
+                    self.raise_slot_del(slot, written);
                 }
                 self.pending.insert(stamp_key_of_meta(key), None);
                 self.stamped.remove(key);
@@ -100,14 +108,62 @@ impl<'a> Overlay<'a> {
         }
     }
 
-    /// Deletes every key in `range` (engine keys and pending ones).
+    /// A stored big-endian u64, if `key` holds one.
+    fn get_u64(&self, key: &[u8]) -> Option<u64> {
+        let v = self.get(key).ok()??;
+        Some(u64::from_be_bytes(v.try_into().ok()?))
+    }
+
+    /// Raises `slot`'s deletion stamp to `written` (it never goes down).
+    fn raise_slot_del(&mut self, slot: u16, written: u64) {
+        let key = slot_del_key(slot);
+        if self.get_u64(&key).unwrap_or(0) < written {
+            self.pending
+                .insert(key, Some(written.to_be_bytes().to_vec()));
+        }
+    }
+
+    /// Deletes every key in `range` (engine keys and pending ones). Under
+    /// stamps (FLUSHALL at apply), each slot keeps its deletion stamp,
+    /// raised to the stamps of the records deleted, so WATCH still sees
+    /// a key written after it and flushed away.
     pub fn delete_range(&mut self, range: KeyRange) -> io::Result<()> {
-        let keys: Vec<Vec<u8>> = self
-            .scan(range)
-            .map(|r| r.map(|(k, _)| k))
-            .collect::<io::Result<_>>()?;
-        for k in keys {
+        let pairs: Vec<KvPair> = self.scan(range).collect::<io::Result<_>>()?;
+        // Per slot: records deleted, stamps among them, greatest stamp
+        // (the slot's own deletion stamp included).
+        let mut slots: BTreeMap<u16, (u64, u64, u64)> = BTreeMap::new();
+        for (k, v) in &pairs {
+            if self.stamp == 0 || k.len() < 3 || k[0] == SYSTEM_PREFIX {
+                continue;
+            }
+            let slot = u16::from_be_bytes([k[0], k[1]]);
+            let value = || v.as_slice().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            let e = slots.entry(slot).or_default();
+            match k[2] {
+                NS_META => e.0 += 1,
+                NS_STAMP => {
+                    e.1 += 1;
+                    e.2 = e.2.max(value());
+                }
+                NS_SLOT_DEL => e.2 = e.2.max(value()),
+                _ => {}
+            }
+        }
+        for (k, _) in pairs {
             self.pending.insert(k, None);
+        }
+        for (slot, (records, stamps, max)) in slots {
+            // A record without a stamp was written outside apply: count it
+            // as written now.
+            let max = if records > stamps {
+                max.max(self.stamp)
+            } else {
+                max
+            };
+            if max != 0 {
+                self.pending
+                    .insert(slot_del_key(slot), Some(max.to_be_bytes().to_vec()));
+            }
         }
         Ok(())
     }
@@ -219,65 +275,150 @@ impl Iterator for Merge<'_> {
 mod tests {
     use super::*;
     use crate::engine::memory::MemoryEngine;
-    use crate::keyspace::{delete_key, set_string, Watch, WatchedAs};
+    use crate::keyspace::{delete_key, set_string, slots_key_range, Watch, WatchedAs};
 
-    /// Applies `f` as the entry at `index` and commits it.
+    /// Applies `f` as the entry at `index` (of shard 0) and commits it,
+    /// with the shard's applied index.
     fn entry(e: &MemoryEngine, index: u64, f: impl FnOnce(&mut Overlay<'_>)) {
         let mut ov = Overlay::new(e as &dyn Engine);
         ov.set_stamp(index);
         f(&mut ov);
+        ov.put(crate::apply::applied_key(0), index.to_be_bytes().to_vec());
         e.write(ov.into_batch()).unwrap();
     }
 
+    /// WATCH as dispatch does it: the applied index first, then the key.
     fn watch(e: &MemoryEngine, key: &str, now: u64) -> Watch {
-        Watch::read(e as &dyn Engine, key.as_bytes(), now).unwrap()
+        let since = crate::apply::read_applied(&Overlay::new(e as &dyn Engine), 0);
+        Watch::read(e as &dyn Engine, key.as_bytes(), now, since).unwrap()
     }
 
     fn changed(e: &MemoryEngine, w: &Watch, now: u64) -> bool {
         w.changed(e as &dyn Engine, now).unwrap()
     }
 
-    #[test]
-    fn writes_stamp_keys_and_deletes_stamp_the_slot() {
-        let e = MemoryEngine::new();
-        entry(&e, 5, |ov| set_string(ov, b"k", b"v".to_vec(), 0));
-        let w = watch(&e, "k", 0);
-        assert_eq!((w.stamp, w.seen), (5, WatchedAs::Live));
-        assert!(!changed(&e, &w, 0));
-        entry(&e, 6, |ov| set_string(ov, b"k", b"v".to_vec(), 0));
-        assert!(changed(&e, &w, 0));
-        entry(&e, 7, |ov| {
-            delete_key(ov, b"k", 0).unwrap();
+    fn del(e: &MemoryEngine, index: u64, key: &str, now: u64) {
+        entry(e, index, |ov| {
+            delete_key(ov, key.as_bytes(), now).unwrap();
         });
+    }
+
+    fn set(e: &MemoryEngine, index: u64, key: &str, expire_at: u64) {
+        entry(e, index, |ov| {
+            set_string(ov, key.as_bytes(), b"v".to_vec(), expire_at)
+        });
+    }
+
+    fn slot_del(e: &MemoryEngine, key: &str) -> u64 {
+        let k = slot_del_key(redraft_cluster::key_slot(key.as_bytes()));
+        e.get(&k)
+            .unwrap()
+            .map_or(0, |v| u64::from_be_bytes(v.try_into().unwrap()))
+    }
+
+    #[test]
+    fn writes_stamp_keys_and_deletes_raise_the_slot_stamp() {
+        let e = MemoryEngine::new();
+        set(&e, 5, "k", 0);
+        let w = watch(&e, "k", 0);
+        assert_eq!((w.stamp, w.seen, w.since), (5, WatchedAs::Live, 5));
+        assert!(!changed(&e, &w, 0));
+        set(&e, 6, "k", 0);
+        assert!(changed(&e, &w, 0));
+        del(&e, 7, "k", 0);
         let gone = watch(&e, "k", 0);
         assert_eq!((gone.stamp, gone.seen), (0, WatchedAs::Absent));
-        assert_eq!(gone.slot_del, 7);
+        // The deleted record's last write, not the deletion's index.
+        assert_eq!(slot_del(&e, "k"), 6);
         // Created and deleted again: changed, though absent both times.
-        entry(&e, 8, |ov| set_string(ov, b"k", b"v".to_vec(), 0));
-        entry(&e, 9, |ov| {
-            delete_key(ov, b"k", 0).unwrap();
-        });
+        set(&e, 8, "k", 0);
+        del(&e, 9, "k", 0);
         assert!(changed(&e, &gone, 0));
+    }
+
+    #[test]
+    fn absent_key_and_deletions_of_older_keys_in_its_slot() {
+        let e = MemoryEngine::new();
+        // Same slot (hash tag), written before the WATCH.
+        set(&e, 1, "{t}other", 0);
+        let w = watch(&e, "{t}k", 0);
+        assert_eq!(w.seen, WatchedAs::Absent);
+        del(&e, 2, "{t}other", 0);
+        assert!(!changed(&e, &w, 0), "a key written before the WATCH");
+        // Written after the WATCH and deleted: cannot be told from the
+        // watched key (conservative).
+        set(&e, 3, "{t}other", 0);
+        del(&e, 4, "{t}other", 0);
+        assert!(changed(&e, &w, 0));
     }
 
     #[test]
     fn expiry_and_stale_keys() {
         let e = MemoryEngine::new();
-        entry(&e, 1, |ov| set_string(ov, b"k", b"v".to_vec(), 100));
+        set(&e, 1, "k", 100);
         let live = watch(&e, "k", 50);
         assert!(!changed(&e, &live, 99));
         assert!(changed(&e, &live, 100), "a live key that expired changed");
+        // Redis: "Delete WATCHed stale keys should not fail EXEC".
         let stale = watch(&e, "k", 150);
         assert_eq!(stale.seen, WatchedAs::Expired);
-        entry(&e, 2, |ov| {
-            delete_key(ov, b"k", 150).unwrap();
-        });
+        assert!(!changed(&e, &stale, 150));
+        del(&e, 2, "k", 150);
         assert!(
             !changed(&e, &stale, 150),
             "deleting a stale key is no change"
         );
-        entry(&e, 3, |ov| set_string(ov, b"k", b"v".to_vec(), 0));
+        set(&e, 3, "k", 0);
         assert!(changed(&e, &stale, 150));
+    }
+
+    #[test]
+    fn stale_key_written_then_deleted_changed() {
+        // SET k v PX 1; (gone) WATCH k; ZADD k (here: SET); DEL k; EXEC: nil.
+        let e = MemoryEngine::new();
+        set(&e, 1, "k", 100);
+        let stale = watch(&e, "k", 150);
+        set(&e, 2, "k", 0);
+        del(&e, 3, "k", 150);
+        assert!(changed(&e, &stale, 150));
+        // The same with the stale record first deleted, then the key
+        // written and deleted.
+        let e = MemoryEngine::new();
+        set(&e, 1, "k", 100);
+        let stale = watch(&e, "k", 150);
+        del(&e, 2, "k", 150);
+        set(&e, 3, "k", 0);
+        del(&e, 4, "k", 150);
+        assert!(changed(&e, &stale, 150));
+        // Rewritten with a TTL that expired again: changed too.
+        let e = MemoryEngine::new();
+        set(&e, 1, "k", 100);
+        let stale = watch(&e, "k", 150);
+        set(&e, 2, "k", 120);
+        assert!(changed(&e, &stale, 150));
+    }
+
+    #[test]
+    fn flush_keeps_what_watch_needs() {
+        let e = MemoryEngine::new();
+        set(&e, 1, "{t}old", 0);
+        let absent = watch(&e, "{t}k", 0);
+        let flush = |index| {
+            entry(&e, index, |ov| {
+                ov.delete_range(slots_key_range(redraft_cluster::SlotRange::ALL))
+                    .unwrap()
+            })
+        };
+        flush(2);
+        assert!(!changed(&e, &absent, 0), "only older keys were flushed");
+        assert_eq!(slot_del(&e, "{t}k"), 1);
+        set(&e, 3, "{t}k", 0);
+        flush(4);
+        assert!(changed(&e, &absent, 0), "created after the WATCH, flushed");
+        // An empty slot keeps its deletion stamp across a flush.
+        flush(5);
+        assert_eq!(slot_del(&e, "{t}k"), 3);
+        assert!(changed(&e, &absent, 0));
     }
 
     #[test]
