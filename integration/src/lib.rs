@@ -733,3 +733,14 @@ pub fn ping_addr(addr: SocketAddr) -> bool {
     }
     got.starts_with(b"+PONG") || got.starts_with(b"-NOAUTH")
 }
+
+/// A numeric test setting from the environment, `default` when unset;
+/// panics on a value that is not a number.
+pub fn env_num(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
+        Err(_) => default,
+    }
+}

@@ -44,21 +44,13 @@ use redraft_integration::checker::collections::{
 };
 use redraft_integration::checker::{self, register_value, History};
 use redraft_integration::cluster::{key_slot, ClusterOpts, TestCluster};
+use redraft_integration::env_num;
 use redraft_integration::raw::{frame_text, Frame, RawConn};
 use redraft_integration::{wait_until, NodeOpts, TestNode};
 
 /// Registers and counters each connection owns.
 const REGISTERS_PER_CONN: usize = 4;
 const COUNTERS_PER_CONN: usize = 2;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
-        Err(_) => default,
-    }
-}
 
 /// State shared by the workers and the crash loop.
 struct Shared {

@@ -53,6 +53,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use redraft_integration::env_num;
 use redraft_integration::raw::{encode_cmd, frame_text, Frame, RawConn};
 use redraft_integration::{free_port, wait_until, NodeOpts, TestNode};
 
@@ -62,15 +63,6 @@ const PER_COMMAND: u64 = 1_000;
 const WINDOW: usize = 8;
 /// The sweeper's counter of stale subkeys removed.
 const SWEPT: &str = "redraft_stale_subkeys_swept_total";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
-        Err(_) => default,
-    }
-}
 
 /// Value number `i`: `len` printable bytes that name `i` and then look
 /// random (so the engine's compression cannot shrink them to nothing).

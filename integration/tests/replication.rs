@@ -34,6 +34,7 @@ use redis::Value;
 use redraft_integration::checker::{self, register_value, History};
 use redraft_integration::client::error_text;
 use redraft_integration::cluster::{key_in, key_slot, ClusterOpts, TestCluster};
+use redraft_integration::env_num;
 use redraft_integration::netns::{NetnsCluster, NetnsNet, PartitionTool};
 use redraft_integration::raw::{frame_text, Frame, RawConn};
 use redraft_integration::tools::{have_tool, run_tool, strip_ansi};
@@ -41,15 +42,6 @@ use redraft_integration::wait_until;
 
 const REGISTERS_PER_WRITER: usize = 4;
 const COUNTERS_PER_WRITER: usize = 2;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
-        Err(_) => default,
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
