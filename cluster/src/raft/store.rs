@@ -238,8 +238,16 @@ struct Peer<R> {
     info: SharedShardInfo,
     /// The hard state changed (commit advanced) without being written.
     hard_state_dirty: bool,
-    /// When each other voter last answered this replica as leader.
+    /// When each other voter last answered this replica as leader (as
+    /// received: used to judge a transfer target's health, not for leases).
     acks: HashMap<u64, Instant>,
+    /// Lease rounds in flight: a ReadIndex context and when it was sent.
+    lease_rounds: VecDeque<(u64, Instant)>,
+    /// When the newest lease round that a quorum confirmed was sent, and
+    /// in which term. The lease runs from the send time, never from when
+    /// the answers were read: a leader that was paused (SIGSTOP, a long GC
+    /// of its host) reads old answers after it wakes up.
+    lease_start: Option<(u64, Instant)>,
     /// The node that should lead this shard when it is healthy.
     preferred_leader: Option<u64>,
     /// Bytes of entries appended since the last compaction (approximate:
@@ -456,6 +464,8 @@ impl<SM: StateMachine> RaftStore<SM> {
             info,
             hard_state_dirty: false,
             acks: HashMap::new(),
+            lease_rounds: VecDeque::new(),
+            lease_start: None,
             preferred_leader: boot.preferred_leader,
             log_bytes: 0,
             ae: PeerAntiEntropy::default(),
@@ -513,6 +523,15 @@ impl<SM: StateMachine> RaftStore<SM> {
         }
     }
 
+    /// How long after a lease round was sent its leader may serve reads
+    /// locally: half the shortest election timeout. A quorum answered the
+    /// round, so each of those voters heard from this leader after it was
+    /// sent and (check-quorum) refuses to vote for anyone else for a full
+    /// election timeout after that.
+    fn lease(&self) -> Duration {
+        Duration::from_millis(self.cfg.tick_ms * self.cfg.election_ticks as u64 / 2)
+    }
+
     fn peer_mut(&mut self, shard: ShardId) -> Option<&mut Peer<SM::Response>> {
         self.peers.iter_mut().find(|p| p.shard == shard)
     }
@@ -520,6 +539,7 @@ impl<SM: StateMachine> RaftStore<SM> {
     fn on_tick(&mut self) {
         self.ticks += 1;
         let now = Instant::now();
+        let lease = self.lease();
         let balance = self.ticks.is_multiple_of(BALANCE_EVERY_TICKS);
         let me = self.cfg.node_id;
         for peer in &mut self.peers {
@@ -549,6 +569,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             }
             maybe_propose_check(peer, self.cfg.anti_entropy_interval, now);
             drive_repair(peer, me);
+            maybe_renew_lease(peer, &mut self.next_read_ctx, lease, now);
         }
     }
 
@@ -769,7 +790,9 @@ impl<SM: StateMachine> RaftStore<SM> {
                     .map(u64::from_be_bytes)
                     .unwrap_or(0);
                 let peer = &mut self.peers[i];
-                if let Some(r) = peer.reads_asked.remove(&ctx) {
+                if ctx & LEASE_CTX != 0 {
+                    confirm_lease_round(peer, ctx);
+                } else if let Some(r) = peer.reads_asked.remove(&ctx) {
                     peer.reads_confirmed.push((rs.index, r));
                 }
             }
@@ -836,7 +859,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             self.maybe_compact(i);
         }
         self.flush_outbox();
-        let lease = Duration::from_millis(self.cfg.tick_ms * self.cfg.election_ticks as u64 / 2);
+        let lease = self.lease();
         for peer in &mut self.peers {
             let applied = peer.node.raft.raft_log.applied;
             if !peer.reads_deferred.is_empty() && peer.node.raft.commit_to_current_term() {
@@ -1226,6 +1249,8 @@ fn maybe_transfer_to_preferred<R>(peer: &mut Peer<R>, me: u64) {
 /// this node hears of it.
 fn start_transfer<R>(peer: &mut Peer<R>, to: u64) {
     peer.acks.clear();
+    peer.lease_rounds.clear();
+    peer.lease_start = None;
     peer.info.write().lease_until = None;
     peer.node.transfer_leader(to);
 }
@@ -1343,6 +1368,52 @@ fn queue(outbox: &mut HashMap<u64, Vec<(ShardId, Message)>>, shard: ShardId, msg
     }
 }
 
+/// Marks lease-round ReadIndex contexts apart from client reads.
+const LEASE_CTX: u64 = 1 << 63;
+
+/// Starts a lease round (a ReadIndex with no client behind it) when this
+/// replica leads and its lease is past half-way or missing, at most one
+/// per tick. A single voter confirms its round at once.
+fn maybe_renew_lease<R>(peer: &mut Peer<R>, next_ctx: &mut u64, lease: Duration, now: Instant) {
+    let raft = &peer.node.raft;
+    if raft.state != StateRole::Leader
+        || raft.lead_transferee.is_some()
+        || !raft.commit_to_current_term()
+    {
+        return;
+    }
+    let term = raft.term;
+    let fresh = peer
+        .lease_start
+        .is_some_and(|(t, sent)| t == term && now < sent + lease / 2);
+    if fresh {
+        return;
+    }
+    // Rounds that were never answered (a message lost) stop mattering
+    // once a newer one is; keep only a few.
+    while peer.lease_rounds.len() >= 8 {
+        peer.lease_rounds.pop_front();
+    }
+    let ctx = LEASE_CTX | *next_ctx;
+    *next_ctx += 1;
+    peer.lease_rounds.push_back((ctx, now));
+    peer.node.read_index(ctx.to_be_bytes().to_vec());
+}
+
+/// A quorum answered lease round `ctx`: the lease now runs from when it
+/// was sent. raft-rs confirms rounds in order, so older ones are done too.
+fn confirm_lease_round<R>(peer: &mut Peer<R>, ctx: u64) {
+    let Some(pos) = peer.lease_rounds.iter().position(|&(c, _)| c == ctx) else {
+        return;
+    };
+    let (_, sent) = peer.lease_rounds[pos];
+    peer.lease_rounds.drain(..=pos);
+    let term = peer.node.raft.term;
+    if peer.lease_start.is_none_or(|(t, s)| t != term || s < sent) {
+        peer.lease_start = Some((term, sent));
+    }
+}
+
 fn resolve_reads<R>(peer: &mut Peer<R>, applied: u64) {
     let (done, wait): (Vec<_>, Vec<_>) = peer
         .reads_confirmed
@@ -1396,9 +1467,8 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry) {
 }
 
 /// Publishes a replica's state for the rest of the node. `lease` is how
-/// long after a quorum's last answer a leader may still serve reads
-/// locally: half the election timeout, so that even with a slow answer in
-/// flight, no follower can have voted a new leader in before it ends.
+/// long after the send time of its newest confirmed lease round a leader
+/// may still serve reads locally (see [`RaftStore::lease`]).
 fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
     let raft = &peer.node.raft;
     let store = peer.node.store();
@@ -1407,29 +1477,21 @@ fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
         v.sort_unstable();
         v
     };
-    let lease_until = if raft.state == StateRole::Leader
-        && raft.lead_transferee.is_none()
-        && raft.commit_to_current_term()
-    {
-        // The newest time by which a quorum (counting this node) answered.
-        let mut times: Vec<Instant> = voters
-            .iter()
-            .filter(|&&v| v != raft.id)
-            .filter_map(|v| peer.acks.get(v).copied())
-            .collect();
-        times.sort_unstable_by(|a, b| b.cmp(a));
-        let needed = voters.len() / 2; // others needed besides this node
-        if needed == 0 {
-            // A single voter is its own quorum.
-            Some(Instant::now() + Duration::from_secs(3600))
-        } else {
-            times.get(needed - 1).map(|&t| t + lease)
+    let lease_until = match peer.lease_start {
+        Some((term, sent))
+            if raft.state == StateRole::Leader
+                && raft.lead_transferee.is_none()
+                && raft.commit_to_current_term()
+                && term == raft.term =>
+        {
+            Some(sent + lease)
         }
-    } else {
-        None
+        _ => None,
     };
     if raft.state != StateRole::Leader || raft.lead_transferee.is_some() {
         peer.acks.clear();
+        peer.lease_rounds.clear();
+        peer.lease_start = None;
     }
     let mut info = peer.info.write();
     let role = role_of(raft.state);
