@@ -31,5 +31,5 @@ if [[ -z ${REDRAFT_BIN:-} ]]; then
     cargo build --release --bin redraft --quiet
     export REDRAFT_BIN="$TARGET/release/redraft"
 fi
-cargo build --release -p redraft-integration --bin nemesis --quiet
+cargo build --release --workspace --bin nemesis --quiet
 exec "$TARGET/release/nemesis" "$@"
