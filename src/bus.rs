@@ -1,6 +1,8 @@
 //! Wires the node to the cluster bus: Raft messages leave through it and
 //! what it receives goes to the Raft store.
 //!
+//! Peers also gossip shard leaders over it (`crate::gossip`).
+//!
 //! A one-node cluster starts no bus. Otherwise the bus listens on the
 //! client port plus `--bus-port-offset` (of `--bind`), knows every peer's
 //! bus address from `--peers`, and uses mutual TLS when `--tls-cert`,
@@ -9,28 +11,46 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
-use redraft_cluster::bus::{Bus, BusConfig, BusInbox, TlsPaths};
+use redraft_cluster::bus::{Bus, BusConfig, BusInbox, GossipState, TlsPaths};
 use redraft_cluster::{RaftMessage, RaftRouter, ShardId, Transport};
 use redraft_resp::Reply;
 
 use crate::node::Node;
 
-/// Feeds the Raft store with what the bus receives.
-struct Inbox(RaftRouter<Reply>);
+/// Feeds the Raft store with what the bus receives, and the node's gossip
+/// table with what peers gossip. Holds the node weakly: the node owns the
+/// bus.
+struct Inbox {
+    raft: RaftRouter<Reply>,
+    node: Weak<Node>,
+}
 
 impl BusInbox for Inbox {
     fn deliver(&self, _from_node: u64, msgs: Vec<(u64, RaftMessage)>) {
-        self.0.deliver(msgs);
+        self.raft.deliver(msgs);
     }
 
     fn unreachable(&self, node: u64) {
-        self.0.report_unreachable(node);
+        self.raft.report_unreachable(node);
     }
 
     fn snapshot_status(&self, shard: u64, node: u64, ok: bool) {
-        self.0.report_snapshot(shard, node, ok);
+        self.raft.report_snapshot(shard, node, ok);
+    }
+
+    fn gossip_state(&self) -> GossipState {
+        match self.node.upgrade() {
+            Some(node) => crate::gossip::state_of(&node.gossip, &node.raft.shards()),
+            None => GossipState::default(),
+        }
+    }
+
+    fn on_gossip(&self, state: GossipState) {
+        if let Some(node) = self.node.upgrade() {
+            node.gossip.merge(&state);
+        }
     }
 }
 
@@ -64,7 +84,10 @@ pub async fn start(node: &Arc<Node>) -> io::Result<Option<Bus>> {
             listen,
             tls,
         },
-        Arc::new(Inbox(node.raft.clone())),
+        Arc::new(Inbox {
+            raft: node.raft.clone(),
+            node: Arc::downgrade(node),
+        }),
     )
     .await
     .map_err(|e| io::Error::new(e.kind(), format!("cluster bus on {listen}: {e}")))?;

@@ -138,6 +138,11 @@ fn moved(node: &Node, slot: Slot, leader: u64) -> Reply {
 fn redirect(node: &Node, shard: ShardId, slot: Slot) -> Reply {
     let me = node.raft_id();
     let Some(info) = node.raft.shard_info(shard) else {
+        // Not hosted here: the leader gossip names, else where the initial
+        // placement put it.
+        if let Some(l) = node.gossip.lead(shard).filter(|l| l.leader != me) {
+            return moved(node, slot, l.leader);
+        }
         let guess = crate::node::placement(
             &node.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
             &[shard],

@@ -39,6 +39,7 @@ pub mod connection;
 pub mod dispatch;
 pub mod engine;
 pub mod expire;
+pub mod gossip;
 pub mod info;
 pub mod keyspace;
 pub mod node;

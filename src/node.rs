@@ -95,6 +95,8 @@ pub struct Node {
     /// Clients blocked on keys (BLPOP, …); shared with the state machine,
     /// which wakes them as writes apply.
     pub blocking: Arc<crate::blocking::Blocking>,
+    /// Shard leaders learned from the other nodes (see `crate::gossip`).
+    pub gossip: crate::gossip::GossipTable,
     pub clients: ClientRegistry,
     pub stats: Stats,
     pub started: Instant,
@@ -153,6 +155,7 @@ impl Node {
             bus: std::sync::OnceLock::new(),
             slots,
             blocking,
+            gossip: crate::gossip::GossipTable::default(),
             clients: ClientRegistry::default(),
             stats: Stats::default(),
             started: Instant::now(),
@@ -196,6 +199,21 @@ impl Node {
     /// A view of the engine limited to [`Node::served_slots`].
     pub fn served_view(&self, readonly: bool) -> crate::keyspace::served::ServedView<'_> {
         crate::keyspace::served::ServedView::new(self.engine.as_ref(), &self.served_slots(readonly))
+    }
+
+    /// Every shard this node knows of: its local replicas' state, and for
+    /// the shards it does not host, what gossip says of them.
+    pub fn known_shards(&self) -> Vec<redraft_cluster::ShardInfo> {
+        let mut known = self.raft.shards();
+        let hosted: std::collections::HashSet<ShardId> = known.iter().map(|i| i.shard).collect();
+        known.extend(
+            self.gossip
+                .leads()
+                .iter()
+                .filter(|l| !hosted.contains(&l.shard))
+                .map(crate::gossip::remote_info),
+        );
+        known
     }
 
     /// The shard owning `key`'s slot.

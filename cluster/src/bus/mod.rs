@@ -37,6 +37,11 @@
 //! A malformed message (undecodable envelope, bad snapshot stream) is
 //! logged and dropped; the receiver never panics on input.
 //!
+//! - `Gossip(GossipState) returns (GossipState)`: push-pull gossip, every
+//!   [`GOSSIP_INTERVAL`] with each peer on a connection of its own: what
+//!   the caller knows of each shard's leader (term, leader, voters) in,
+//!   the callee's state out. Both go to [`BusInbox::on_gossip`].
+//!
 //! ## TLS
 //! With [`BusConfig::tls`] set, the bus uses mutual TLS (rustls with the
 //! ring provider, through tonic's `tls-ring`): the server requires a client
@@ -78,6 +83,7 @@
 //!   delivered after the first messages of the new one; Raft tolerates
 //!   reordering, the bus only guarantees order within one stream.
 
+mod gossip;
 mod peer;
 mod proto;
 mod server;
@@ -100,6 +106,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{ClientTlsConfig, Server};
 use tracing::{error, info, warn};
 
+pub use gossip::{GossipState, ShardLead, GOSSIP_INTERVAL};
 pub use tls::TLS_SERVER_NAME;
 
 /// The Raft message type the bus carries (raft-rs's `eraftpb::Message`).
@@ -171,6 +178,12 @@ pub trait BusInbox: Send + Sync + 'static {
     /// A `MsgSnapshot` for `shard` to `node` was delivered (`ok = true`) or
     /// failed (`ok = false`).
     fn snapshot_status(&self, shard: u64, node: u64, ok: bool);
+    /// What this node gossips now (`from_node` is filled in by the bus).
+    fn gossip_state(&self) -> GossipState {
+        GossipState::default()
+    }
+    /// A peer's gossip arrived (it called us, or answered our call).
+    fn on_gossip(&self, _state: GossipState) {}
 }
 
 /// Counts of the bus's traffic since start.
@@ -287,6 +300,13 @@ impl Shared {
         }
         let inbox = self.inbox.clone();
         self.rt.spawn(async move { inbox.unreachable(node) });
+    }
+
+    /// This node's gossip, as sent: the inbox's state, signed with our id.
+    fn local_gossip(&self) -> proto::GossipState {
+        let mut state = self.inbox.gossip_state();
+        state.from_node = self.node_id;
+        state.to_proto()
     }
 
     fn count_dropped(&self, n: usize, reason: DropReason) {

@@ -43,6 +43,7 @@ pub(super) struct Peer {
     state: AtomicU8,
     last_unreachable: AtomicU64,
     task: parking_lot::Mutex<Option<JoinHandle<()>>>,
+    gossip: parking_lot::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Peer {
@@ -57,7 +58,12 @@ impl Peer {
             state: AtomicU8::new(CONNECTING),
             last_unreachable: AtomicU64::new(0),
             task: parking_lot::Mutex::new(None),
+            gossip: parking_lot::Mutex::new(None),
         });
+        let gossip = shared
+            .rt
+            .spawn(super::gossip::run(shared.clone(), id, addr_rx.clone()));
+        *peer.gossip.lock() = Some(gossip);
         let task = shared
             .rt
             .spawn(run(shared.clone(), peer.clone(), rx, addr_rx));
@@ -83,6 +89,9 @@ impl Peer {
 
     pub(super) fn stop(&self) {
         if let Some(task) = self.task.lock().take() {
+            task.abort();
+        }
+        if let Some(task) = self.gossip.lock().take() {
             task.abort();
         }
     }
@@ -158,7 +167,7 @@ pub(super) async fn connect(shared: &Shared, addr: SocketAddr) -> Result<Channel
     endpoint.connect().await.map_err(|e| format!("{e:?}"))
 }
 
-fn client(channel: Channel) -> BusClient<Channel> {
+pub(super) fn client(channel: Channel) -> BusClient<Channel> {
     BusClient::new(channel)
         .max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_GRPC_MESSAGE_BYTES)

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, warn};
 
 use super::proto::bus_server::{Bus as BusRpc, BusServer};
-use super::proto::{RaftBatch, RaftDone, SnapshotChunk, SnapshotDone};
+use super::proto::{GossipState, RaftBatch, RaftDone, SnapshotChunk, SnapshotDone};
 use super::{Shared, MAX_GRPC_MESSAGE_BYTES};
 
 /// Preallocation cap for a snapshot's data (it grows past this as chunks
@@ -143,5 +143,16 @@ impl BusRpc for Service {
         self.shared.count_snapshot_received();
         self.shared.inbox.deliver(from, vec![(shard, msg)]);
         Ok(Response::new(SnapshotDone {}))
+    }
+
+    async fn gossip(&self, request: Request<GossipState>) -> Result<Response<GossipState>, Status> {
+        if self.shared.is_shut_down() {
+            return Err(Status::unavailable("cluster bus shutting down"));
+        }
+        let theirs = super::gossip::GossipState::from_proto(request.into_inner());
+        if theirs.from_node != 0 && theirs.from_node != self.shared.node_id {
+            self.shared.inbox.on_gossip(theirs);
+        }
+        Ok(Response::new(self.shared.local_gossip()))
     }
 }

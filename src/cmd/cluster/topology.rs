@@ -139,13 +139,13 @@ impl ClusterView {
                 connected: p.id == node.raft_id() || node.peer_connected(p.id),
             })
             .collect();
-        ClusterView::build_multi(&me, &peers, &map, &node.raft.shards())
+        ClusterView::build_multi(&me, &peers, &map, &node.known_shards())
     }
 
     /// The view of a multi-node cluster: every node of `peers` (which
     /// includes this one); a shard's slots belong to its leader as this
-    /// node's replica of it knows it, and are unassigned while it has
-    /// none (an election) or is not hosted here. A node leading at least
+    /// node knows it (its replica's Raft state, or gossip for a shard it
+    /// does not host), and are unassigned while no leader is known. A node leading at least
     /// one shard is a master; one leading none is a replica of the leader
     /// of the first shard it follows.
     pub fn build_multi(

@@ -1,0 +1,158 @@
+//! What a node knows of the shards it does not host, from gossip.
+//!
+//! Every node gossips, for each shard, the leader it knows with that
+//! leader's term and the shard's voters: first-hand for the shards it
+//! hosts (its own replica's Raft state), second-hand for the others. A
+//! receiver keeps, per shard, the entry with the highest term (Raft elects
+//! at most one leader per term, so a higher term is always newer news).
+//! With that, every node answers MOVED and CLUSTER SLOTS/SHARDS/NODES for
+//! every slot, also in clusters where shards live on a subset of the nodes.
+//!
+//! The bus side (the `Gossip` RPC, its schedule) is in
+//! `redraft_cluster::bus`; this is the node's table.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use parking_lot::RwLock;
+use redraft_cluster::bus::{GossipState, ShardLead};
+use redraft_cluster::{ShardId, ShardInfo, ShardRole};
+
+/// Shard leaders learned by gossip, and when each peer was last heard.
+#[derive(Default)]
+pub struct GossipTable {
+    leads: RwLock<HashMap<ShardId, ShardLead>>,
+    heard: RwLock<HashMap<u64, Instant>>,
+}
+
+impl GossipTable {
+    /// Merges a peer's state: per shard, the higher term wins.
+    pub fn merge(&self, state: &GossipState) {
+        self.heard.write().insert(state.from_node, Instant::now());
+        let mut leads = self.leads.write();
+        for l in &state.leads {
+            match leads.get(&l.shard) {
+                Some(old) if old.term >= l.term => {}
+                _ => {
+                    leads.insert(l.shard, l.clone());
+                }
+            }
+        }
+    }
+
+    /// Records first-hand knowledge (a local replica's state) so that it is
+    /// passed on even after the replica moves away.
+    pub fn learn(&self, lead: ShardLead) {
+        self.merge(&GossipState {
+            from_node: 0,
+            leads: vec![lead],
+        });
+    }
+
+    /// The newest entry known for `shard`.
+    pub fn lead(&self, shard: ShardId) -> Option<ShardLead> {
+        self.leads.read().get(&shard).cloned()
+    }
+
+    /// Every entry, by shard.
+    pub fn leads(&self) -> Vec<ShardLead> {
+        let mut v: Vec<ShardLead> = self.leads.read().values().cloned().collect();
+        v.sort_unstable_by_key(|l| l.shard);
+        v
+    }
+
+    /// When node `id` last gossiped with this one.
+    pub fn last_heard(&self, id: u64) -> Option<Instant> {
+        self.heard.read().get(&id).copied()
+    }
+}
+
+/// The state to gossip: the local replicas' knowledge first-hand, then
+/// what was learned for the other shards.
+pub fn state_of(table: &GossipTable, local: &[ShardInfo]) -> GossipState {
+    for info in local {
+        if let Some(leader) = info.leader {
+            table.learn(ShardLead {
+                shard: info.shard,
+                term: info.term,
+                leader,
+                voters: info.voters.clone(),
+            });
+        }
+    }
+    GossipState {
+        from_node: 0,
+        leads: table.leads(),
+    }
+}
+
+/// A `ShardInfo` standing for a shard this node does not host, from what
+/// gossip says of it (role `Follower`, no log positions).
+pub fn remote_info(lead: &ShardLead) -> ShardInfo {
+    ShardInfo {
+        shard: lead.shard,
+        role: ShardRole::Follower,
+        term: lead.term,
+        leader: Some(lead.leader),
+        voters: lead.voters.clone(),
+        ..ShardInfo::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lead(shard: u64, term: u64, leader: u64) -> ShardLead {
+        ShardLead {
+            shard,
+            term,
+            leader,
+            voters: vec![1, 2, 3],
+        }
+    }
+
+    #[test]
+    fn the_higher_term_wins_whatever_the_order() {
+        let t = GossipTable::default();
+        t.merge(&GossipState {
+            from_node: 2,
+            leads: vec![lead(1, 5, 2), lead(2, 3, 3)],
+        });
+        t.merge(&GossipState {
+            from_node: 3,
+            leads: vec![lead(1, 4, 3), lead(2, 7, 1)],
+        });
+        assert_eq!(t.lead(1).unwrap().leader, 2);
+        assert_eq!(t.lead(2).unwrap().leader, 1);
+        assert_eq!(t.lead(3), None);
+        assert!(t.last_heard(2).is_some() && t.last_heard(3).is_some());
+        assert!(t.last_heard(4).is_none());
+    }
+
+    #[test]
+    fn local_replicas_are_passed_on_first_hand() {
+        let t = GossipTable::default();
+        t.learn(lead(1, 2, 1));
+        let local = [
+            ShardInfo {
+                shard: 1,
+                term: 3,
+                leader: Some(2),
+                voters: vec![1, 2, 3],
+                ..ShardInfo::default()
+            },
+            ShardInfo {
+                shard: 2,
+                term: 9,
+                leader: None,
+                ..ShardInfo::default()
+            },
+        ];
+        let s = state_of(&t, &local);
+        assert_eq!(s.leads, vec![lead(1, 3, 2)]);
+        let info = remote_info(&s.leads[0]);
+        assert_eq!((info.shard, info.leader, info.term), (1, Some(2), 3));
+        assert_eq!(info.role, ShardRole::Follower);
+    }
+}
