@@ -9,6 +9,8 @@
 //!
 //! Modules:
 //! - [`slots`]: `CRC16 mod 16384` with hash tags, slot ranges.
+//! - [`placement`]: replica sets on a consistent-hash ring, balanced
+//!   preferred leaders, and how many replicas a membership change moves.
 //! - [`raft`]: the multi-raft store: one thread drives every local replica
 //!   through raft-rs's Ready cycle, persisting the Raft log of all shards in
 //!   one `raft-engine` instance with one fsync per cycle (group commit).
@@ -24,6 +26,7 @@
 //!   conf changes are proposed yet.
 
 pub mod bus;
+pub mod placement;
 pub mod raft;
 pub mod slots;
 
