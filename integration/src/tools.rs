@@ -78,3 +78,40 @@ pub fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+/// Runs `redis-cli --cluster check ADDR` and asserts what a healthy
+/// cluster prints: exit 0, every slot covered, all nodes agreeing, no
+/// `[ERR]`, and every address of `nodes` listed. Returns the output.
+pub fn assert_cluster_check_ok(addr: &str, nodes: &[String]) -> String {
+    let out = run_tool(
+        "redis-cli",
+        &["--cluster", "check", addr],
+        Duration::from_secs(30),
+    );
+    let text = strip_ansi(&String::from_utf8_lossy(&out.stdout))
+        + &strip_ansi(&String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "redis-cli --cluster check {addr} failed:\n{text}"
+    );
+    for line in [
+        "[OK] All 16384 slots covered.",
+        "[OK] All nodes agree about slots configuration.",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim() == line),
+            "--cluster check {addr}: missing {line:?} in:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("[ERR]"),
+        "--cluster check {addr}: errors in:\n{text}"
+    );
+    for other in nodes {
+        assert!(
+            text.contains(other.as_str()),
+            "--cluster check {addr} does not list {other}:\n{text}"
+        );
+    }
+    text
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use redraft_integration::cluster::{key_in, key_slot, ClusterOpts, NodeLine, TestCluster};
 use redraft_integration::raw::Frame;
-use redraft_integration::tools::{have_tool, run_tool, strip_ansi};
+use redraft_integration::tools::{assert_cluster_check_ok, have_tool};
 use redraft_integration::wait_until;
 
 /// The master address each slot range has in node `i`'s CLUSTER NODES, as
@@ -142,23 +142,6 @@ fn redis_cli_check_is_ok_on_five_nodes() {
     }
     let cluster = TestCluster::start(ClusterOpts::new().nodes(5));
     for addr in cluster.addrs() {
-        let out = run_tool(
-            "redis-cli",
-            &["--cluster", "check", &addr],
-            Duration::from_secs(30),
-        );
-        let text = strip_ansi(&String::from_utf8_lossy(&out.stdout))
-            + &strip_ansi(&String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "--cluster check {addr}:\n{text}");
-        for line in [
-            "[OK] All 16384 slots covered.",
-            "[OK] All nodes agree about slots configuration.",
-        ] {
-            assert!(
-                text.lines().any(|l| l.trim() == line),
-                "--cluster check {addr}: missing {line:?} in:\n{text}"
-            );
-        }
-        assert!(!text.contains("[ERR]"), "--cluster check {addr}:\n{text}");
+        assert_cluster_check_ok(&addr, &cluster.addrs());
     }
 }
