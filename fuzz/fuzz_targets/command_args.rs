@@ -29,7 +29,7 @@ use clap::Parser;
 use libfuzzer_sys::fuzz_target;
 use redraft::cmd::{CommandSpec, TABLE};
 use redraft::config::Config;
-use redraft::dispatch::{dispatch, Outcome};
+use redraft::dispatch::dispatch;
 use redraft::node::Node;
 use redraft::session::Session;
 use redraft_resp::Reply;
@@ -217,15 +217,14 @@ fn run(h: &Harness, argv: Vec<Bytes>) -> Reply {
     let handle = h.node.clients.register(addr, addr);
     let id = handle.id;
     let mut session = Session::new(handle, true);
-    let reply = match dispatch(&mut session, &h.node, argv.clone()) {
-        Outcome::Reply(r) => r,
-        Outcome::Pending(p) => {
-            h.rt.block_on(async {
-                tokio::time::timeout(Duration::from_secs(10), p.wait(&h.node)).await
-            })
-            .unwrap_or_else(|_| panic!("{argv:?} was never answered"))
-        }
-    };
+    let outcome = dispatch(&mut session, &h.node, argv.clone());
+    let reply = h
+        .rt
+        .block_on(async {
+            tokio::time::timeout(Duration::from_secs(10), outcome.resolve(&mut session, &h.node))
+                .await
+        })
+        .unwrap_or_else(|_| panic!("{argv:?} was never answered"));
     h.node.clients.unregister(id);
     reply
 }
