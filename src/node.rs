@@ -262,25 +262,11 @@ pub fn redis_node_id(raft_id: u64) -> String {
     out
 }
 
-/// The initial replicas of every shard: shard `i` (1-based) prefers node
-/// `i - 1` (mod n) as leader and is replicated on it and the next
-/// `replicas - 1` nodes, so leaders and replicas spread evenly.
+/// The initial replicas of every shard and the node each prefers as its
+/// leader: replica sets on the consistent-hash ring of the nodes, leaders
+/// balanced (see `redraft_cluster::placement`).
 pub fn placement(nodes: &[u64], shards: &[ShardId], replicas: usize) -> Vec<ShardBootstrap> {
-    let n = nodes.len().max(1);
-    let r = replicas.clamp(1, n);
-    shards
-        .iter()
-        .map(|&shard| {
-            let first = (shard.saturating_sub(1) as usize) % n;
-            let mut voters: Vec<u64> = (0..r).map(|k| nodes[(first + k) % n]).collect();
-            voters.sort_unstable();
-            ShardBootstrap {
-                shard,
-                voters,
-                preferred_leader: Some(nodes[first]),
-            }
-        })
-        .collect()
+    redraft_cluster::placement::place(nodes, shards, replicas)
 }
 
 /// A transport set once the cluster bus is up; until then (and on a
@@ -321,13 +307,14 @@ mod tests {
     #[test]
     fn placement_spreads_leaders_and_replicas() {
         let p = placement(&[1, 2, 3], &[1, 2, 3], 3);
-        let leaders: Vec<_> = p.iter().map(|b| b.preferred_leader).collect();
-        assert_eq!(leaders, vec![Some(1), Some(2), Some(3)]);
+        let mut leaders: Vec<_> = p.iter().filter_map(|b| b.preferred_leader).collect();
+        leaders.sort_unstable();
+        assert_eq!(leaders, vec![1, 2, 3]);
         assert!(p.iter().all(|b| b.voters == vec![1, 2, 3]));
         let p = placement(&[1, 2, 3, 4, 5], &[1, 2, 3, 4, 5], 3);
-        assert_eq!(p[3].voters, vec![1, 4, 5]);
-        for node in 1..=5 {
-            assert_eq!(p.iter().filter(|b| b.voters.contains(&node)).count(), 3);
+        for b in &p {
+            assert_eq!(b.voters.len(), 3);
+            assert!(b.voters.contains(&b.preferred_leader.expect("a leader")));
         }
         let p = placement(&[7], &[1, 2], 3);
         assert!(p.iter().all(|b| b.voters == vec![7]));

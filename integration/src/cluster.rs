@@ -595,6 +595,21 @@ impl TestCluster {
             .unwrap_or_default())
     }
 
+    /// Waits until each node of a default 3-node, 3-shard cluster leads
+    /// the shard it prefers, after which nothing moves leaders. The ring
+    /// placement prefers node 1 for shard 1 (slots 0-5460), node 3 for
+    /// shard 2 (5461-10921) and node 2 for shard 3 (10922-16383); see
+    /// `cluster/tests/golden/placement.txt`.
+    pub fn wait_preferred_leaders(&self, deadline: Instant) -> bool {
+        const FIRSTS: [u16; 3] = [0, 10922, 5461];
+        wait_until(deadline, || {
+            (0..3).all(|i| {
+                self.led_slots(i)
+                    .is_ok_and(|r| r.iter().any(|&(a, _)| a == FIRSTS[i]))
+            })
+        })
+    }
+
     /// The live node that says it leads `slot`, if exactly one does.
     pub fn leader_of_slot(&mut self, slot: u16) -> Option<usize> {
         let claims: Vec<usize> = self

@@ -49,17 +49,10 @@ fn ae(cluster: &TestCluster, i: usize) -> AntiEntropyInfo {
         .unwrap_or_default()
 }
 
-/// Waits until each node leads its preferred shard (node `i` the shard
-/// starting at `firsts[i]`), after which nothing moves leaders.
+/// Waits until each node leads its preferred shard (see
+/// [`TestCluster::wait_preferred_leaders`]): node 1 leads shard 1.
 fn wait_balanced(cluster: &TestCluster) {
-    let firsts = [0u16, 5461, 10922];
-    let balanced = wait_until(Instant::now() + Duration::from_secs(30), || {
-        (0..3).all(|i| {
-            cluster
-                .led_slots(i)
-                .is_ok_and(|r| r.iter().any(|&(a, _)| a == firsts[i]))
-        })
-    });
+    let balanced = cluster.wait_preferred_leaders(Instant::now() + Duration::from_secs(30));
     assert!(
         balanced,
         "leaders never settled on their preferred nodes\n{}",

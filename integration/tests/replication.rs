@@ -144,16 +144,8 @@ fn redis_benchmark_cluster_gets_no_error_replies() {
     let cluster = TestCluster::start(ClusterOpts::new());
     // redis-benchmark reads the masters once at start and refuses a
     // cluster with one master: wait until leaders spread (one per node).
-    // Leaders settle on their preferred nodes (shard i+1, the i-th third of
-    // the slots, on node i); after that nothing moves them.
-    let firsts = [0u16, 5461, 10922];
-    let balanced = wait_until(Instant::now() + Duration::from_secs(20), || {
-        (0..3).all(|i| {
-            cluster
-                .led_slots(i)
-                .is_ok_and(|r| r.iter().any(|&(a, _)| a == firsts[i]))
-        })
-    });
+    // Leaders settle on their preferred nodes; after that nothing moves them.
+    let balanced = cluster.wait_preferred_leaders(Instant::now() + Duration::from_secs(20));
     assert!(balanced, "leaders never spread over the three nodes");
     let node = cluster.node(0);
     let (host, port) = (node.host().to_string(), node.port().to_string());
