@@ -323,6 +323,11 @@ struct Net {
     routers: Mutex<HashMap<u64, Router>>,
     /// Cut links, `(from, to)`.
     cut: Mutex<HashSet<(u64, u64)>>,
+    /// Links whose messages are kept, `(from, to)`, until released: a
+    /// slow network, or a receiver that does not read its socket.
+    held: Mutex<HashSet<(u64, u64)>>,
+    /// What the held links carried, in order.
+    held_msgs: Mutex<Vec<(u64, Vec<(ShardId, Message)>)>>,
 }
 
 impl Net {
@@ -338,6 +343,10 @@ struct MemTransport {
 
 impl Transport for MemTransport {
     fn send(&self, to: u64, msgs: Vec<(ShardId, Message)>) {
+        if self.net.held.lock().contains(&(self.from, to)) {
+            self.net.held_msgs.lock().push((to, msgs));
+            return;
+        }
         let src = self.net.router(self.from);
         let dst = self
             .net
@@ -538,6 +547,21 @@ impl Cluster {
 
     fn cut(&self, from: u64, to: u64) {
         self.net.cut.lock().insert((from, to));
+    }
+
+    fn hold(&self, from: u64, to: u64) {
+        self.net.held.lock().insert((from, to));
+    }
+
+    /// Stops holding every link and delivers what was held, in order.
+    fn release_held(&self) {
+        self.net.held.lock().clear();
+        let msgs = std::mem::take(&mut *self.net.held_msgs.lock());
+        for (to, batch) in msgs {
+            if let Some(dst) = self.net.router(to) {
+                dst.deliver(batch);
+            }
+        }
     }
 
     fn heal_all(&self) {
@@ -1174,6 +1198,70 @@ fn no_lease_reads_while_leadership_is_being_transferred() {
     );
     c.heal_all();
     c.wait_converged(1, &ALL);
+    c.assert_no_faults();
+}
+
+/// A leader that reads its followers' answers late (as after a SIGSTOP:
+/// they sat in its socket while it was stopped) must not count its lease
+/// from when it read them. Node 1 is cut off for longer than a lease, so
+/// the others may elect a new leader an election timeout after they last
+/// heard from it; when the old answers finally arrive, they must not renew
+/// the lease (a regression: it used to, and served stale reads while the
+/// nemesis' new leader took writes).
+#[test]
+fn late_answers_do_not_renew_a_lease() {
+    let c = one_shard_led_by_1(fast_cfg());
+    let election = c.router(1).election_timeout();
+    poll("a lease on node 1", WAIT, || {
+        c.router(1).lease_read_ok(1).then_some(())
+    });
+    // Node 1's followers answer, but node 1 does not read their answers
+    // (they are held) ...
+    for f in [2, 3] {
+        c.hold(f, 1);
+    }
+    poll("answers from both followers held", WAIT, || {
+        let held = c.net.held_msgs.lock();
+        [2, 3]
+            .iter()
+            .all(|&f| {
+                held.iter().any(|(_, batch)| {
+                    batch.iter().any(|(_, m)| {
+                        m.from == f && m.get_msg_type() == MessageType::MsgHeartbeatResponse
+                    })
+                })
+            })
+            .then_some(())
+    });
+    // ... and then stops sending: the followers last hear from it now.
+    for f in [2, 3] {
+        c.cut(1, f);
+    }
+    let cut_at = Instant::now();
+    poll("node 1's lease to end", WAIT, || {
+        (!c.router(1).lease_read_ok(1)).then_some(())
+    });
+    // The fault lasts past the lease (half an election timeout), then the
+    // old answers arrive while node 1 still cannot reach anyone.
+    let past_lease = election * 3 / 4;
+    if let Some(left) = past_lease.checked_sub(cut_at.elapsed()) {
+        std::thread::sleep(left);
+    }
+    c.release_held();
+    let released_at = Instant::now();
+    while released_at.elapsed() < election / 2 {
+        assert!(
+            !c.router(1).lease_read_ok(1),
+            "answers read {:?} after they were sent renewed the lease",
+            cut_at.elapsed()
+        );
+        std::thread::yield_now();
+    }
+    c.heal_all();
+    poll("a lease again after healing", WAIT, || {
+        let l = c.agreed_leader(1, &ALL)?;
+        c.router(l).lease_read_ok(1).then_some(())
+    });
     c.assert_no_faults();
 }
 
