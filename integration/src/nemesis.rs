@@ -65,6 +65,7 @@ use crate::linearizability::{
     check_counter, check_register, CheckOptions, CounterOp, LinReport, RegisterOp, RegisterRet,
 };
 use crate::netns::{NetnsCluster, NetnsNet};
+use crate::raw::{frame_text, Frame};
 use crate::workload_checks::{
     check_counter_bounds, check_lists, check_sets, AnomalyKind, ListOp, ListRet, SetOp, SetRet,
     WorkloadReport,
@@ -377,10 +378,47 @@ pub fn run(opts: &NemesisOpts) -> Result<RunSummary, String> {
         Err(e) => {
             summary.violations += 1;
             text += &format!("replicas: DIVERGED: {e}\n");
+            text += &diverged_keys(cluster, &prefix, opts.keys);
         }
     }
     summary.report = text;
     Ok(summary)
+}
+
+/// Which workload keys the nodes disagree on (`DEBUG DIGEST-VALUE` on
+/// each node), one line per key, for the report of a divergence.
+fn diverged_keys(cluster: &TestCluster, prefix: &str, keys: usize) -> String {
+    let names: Vec<String> = [
+        Workload::Registers,
+        Workload::Counters,
+        Workload::Sets,
+        Workload::Lists,
+    ]
+    .iter()
+    .flat_map(|w| (0..keys).map(move |k| format!("{prefix}:{}:{k}", w.name())))
+    .collect();
+    let mut args = vec!["DEBUG", "DIGEST-VALUE"];
+    args.extend(names.iter().map(String::as_str));
+    let per_node: Vec<Vec<String>> = (0..cluster.len())
+        .map(|i| match cluster.cmd(i, &args) {
+            Ok(Frame::Array(items)) => items.iter().map(frame_text).collect(),
+            other => vec![format!("{other:?}"); names.len()],
+        })
+        .collect();
+    let mut out = String::new();
+    for (k, name) in names.iter().enumerate() {
+        let digests: Vec<&str> = per_node
+            .iter()
+            .map(|d| d.get(k).map_or("?", String::as_str))
+            .collect();
+        if digests.windows(2).any(|w| w[0] != w[1]) {
+            out += &format!("  differs: {name}: {}\n", digests.join(" "));
+        }
+    }
+    if out.is_empty() {
+        out = "  every workload key has the same value on every node\n".into();
+    }
+    out
 }
 
 fn count_writes<I, O>(

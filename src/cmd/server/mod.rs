@@ -235,6 +235,10 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// applied the same entries give the same digest, which is how tests check
 /// that replicas converged.
 ///
+/// `DEBUG DIGEST-VALUE key …`: one digest per key of its value as this
+/// node's engine holds it (40 zeros for a missing key), as in Redis; tests
+/// use it to find which keys two diverging replicas disagree on.
+///
 /// `DEBUG FAILPOINT …`: fault injection at the log's and engine's write
 /// and fsync sites ([`failpoint`]), with the same permission.
 ///
@@ -254,10 +258,13 @@ fn debug(s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
         }
         return failpoint::debug_failpoint(&args[2..]);
     }
+    if is(&args[1], "DIGEST-VALUE") {
+        return digest_values(node, &args[2..]);
+    }
     if !is(&args[1], "DIGEST") {
         return Reply::error(format!(
-            "ERR DEBUG subcommand '{}' is not supported by redraft (only DIGEST, FAILPOINT and \
-             REDRAFT-CORRUPT)",
+            "ERR DEBUG subcommand '{}' is not supported by redraft (only DIGEST, DIGEST-VALUE, \
+             FAILPOINT and REDRAFT-CORRUPT)",
             String::from_utf8_lossy(&args[1])
         ));
     }
@@ -268,6 +275,41 @@ fn debug(s: &mut Session, node: &Node, args: &[Bytes]) -> Reply {
         Ok(d) => Reply::Status(Bytes::from(d)),
         Err(e) => crate::keyspace::KsError::from(e).into(),
     }
+}
+
+/// See [`debug`]: each key's value in Redis's serialization (DUMP's
+/// payload, TTL included), digested like [`data_digest`].
+fn digest_values(node: &Node, keys: &[Bytes]) -> Reply {
+    let now = crate::clock::now_ms();
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let obj = match crate::keyspace::rdb::read_object(&*node.engine, key, now) {
+            Ok(o) => o,
+            Err(e) => return e.into(),
+        };
+        let digest = match obj {
+            None => "0".repeat(40),
+            Some(o) => hex_digest(&[&crate::keyspace::rdb::encode(&o)]),
+        };
+        out.push(Reply::Status(Bytes::from(digest)));
+    }
+    Reply::Array(out)
+}
+
+/// 40 hex digits from three seeded hashes of `parts`.
+fn hex_digest(parts: &[&[u8]]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut out = String::with_capacity(48);
+    for seed in 0u8..3 {
+        let mut h = std::hash::DefaultHasher::new();
+        seed.hash(&mut h);
+        for p in parts {
+            p.hash(&mut h);
+        }
+        out.push_str(&format!("{:016x}", h.finish()));
+    }
+    out.truncate(40);
+    out
 }
 
 /// What Redis answers to DEBUG when `enable-debug-command` forbids it.
