@@ -346,7 +346,18 @@ impl<SM: StateMachine> RaftStore<SM> {
         }
         let handle = std::thread::Builder::new()
             .name("raft-store".into())
-            .spawn(move || store.run())?;
+            .spawn(move || {
+                // A panic here (a failed engine write while applying, a
+                // bug) must take the process down: a node whose store
+                // thread is gone would go on answering reads from a state
+                // that no longer advances.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.run())).is_err() {
+                    fatal(
+                        "the raft store thread panicked",
+                        "see the panic message above",
+                    );
+                }
+            })?;
         Ok((
             RaftRouter {
                 tx,
