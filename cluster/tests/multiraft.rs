@@ -317,6 +317,9 @@ impl StateMachine for KvMachine {
 type Router = RaftRouter<Applied>;
 type Outcome = Result<Applied, ProposeError>;
 
+/// A batch a held link carried: destination and messages.
+type HeldBatch = (u64, Vec<(ShardId, Message)>);
+
 #[derive(Default)]
 struct Net {
     /// The running nodes.
@@ -327,7 +330,7 @@ struct Net {
     /// slow network, or a receiver that does not read its socket.
     held: Mutex<HashSet<(u64, u64)>>,
     /// What the held links carried, in order.
-    held_msgs: Mutex<Vec<(u64, Vec<(ShardId, Message)>)>>,
+    held_msgs: Mutex<Vec<HeldBatch>>,
 }
 
 impl Net {
