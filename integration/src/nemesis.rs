@@ -418,6 +418,25 @@ fn diverged_keys(cluster: &TestCluster, prefix: &str, keys: usize) -> String {
     if out.is_empty() {
         out = "  every workload key has the same value on every node\n".into();
     }
+    // Whether a node lags (its applied index behind) or applied the same
+    // entries differently.
+    for i in 0..cluster.len() {
+        let shards = match cluster.replication(i) {
+            Ok(r) => r
+                .shards
+                .values()
+                .map(|s| {
+                    format!(
+                        "shard {} {} term {} commit {} applied {}",
+                        s.shard, s.role, s.term, s.commit, s.applied
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(e) => e,
+        };
+        out += &format!("  node {}: {shards}\n", i + 1);
+    }
     out
 }
 
