@@ -257,13 +257,17 @@ async fn connect(client: &redis::cluster::ClusterClient) -> ClusterConnection {
 }
 
 /// One writer: SETs increasing values to its registers and INCRs its
-/// counters, one command in flight, until `load.stop`.
+/// counters, one command in flight, until `load.stop`. After a few failures
+/// in a row it reconnects, as an application would: a client's slot map can
+/// keep naming a node that was cut off or killed while it led a shard.
 async fn writer(
     prefix: String,
     id: usize,
-    mut conn: ClusterConnection,
+    client: redis::cluster::ClusterClient,
     load: Arc<Load>,
 ) -> WriterLog {
+    let mut conn = connect(&client).await;
+    let mut failures_in_a_row = 0u32;
     let registers: Vec<String> = (0..REGISTERS_PER_WRITER)
         .map(|j| format!("{prefix}:{id}:reg:{j}"))
         .collect();
@@ -318,11 +322,24 @@ async fn writer(
         };
         match result {
             Ok(()) => {
+                failures_in_a_row = 0;
                 load.acks.fetch_add(1, Ordering::Relaxed);
             }
             Err(unexpected) if !unexpected.is_empty() => panic!("{unexpected}"),
             // Indeterminate; give a failover a moment.
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(_) => {
+                failures_in_a_row += 1;
+                if failures_in_a_row >= 3 {
+                    failures_in_a_row = 0;
+                    let fresh =
+                        tokio::time::timeout(Duration::from_secs(5), client.get_async_connection())
+                            .await;
+                    if let Ok(Ok(c)) = fresh {
+                        conn = c;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
         }
     }
     log
@@ -336,13 +353,12 @@ fn start_writers(
     n: usize,
     load: &Arc<Load>,
 ) -> Vec<tokio::task::JoinHandle<WriterLog>> {
-    let conn = rt.block_on(connect(client));
     (0..n)
         .map(|id| {
             rt.spawn(writer(
                 prefix.to_string(),
                 id,
-                conn.clone(),
+                client.clone(),
                 Arc::clone(load),
             ))
         })
