@@ -161,6 +161,20 @@ impl StateMachine for KvStateMachine {
         self.engine.get(&snapshot_meta_key(shard)).ok().flatten()
     }
 
+    fn destroy(&mut self, shard: ShardId) -> io::Result<()> {
+        let ranges = self.slots.read().ranges_of(shard);
+        let mut batch = WriteBatch::new();
+        for range in &ranges {
+            for pair in self.engine.scan(slots_key_range(*range)) {
+                batch.delete(pair?.0);
+            }
+        }
+        batch.delete(applied_key(shard));
+        batch.delete(snapshot_meta_key(shard));
+        self.engine.write(batch)?;
+        self.engine.sync()
+    }
+
     fn digest(&self, shard: ShardId) -> Option<DigestJob> {
         // The point-in-time iterators are opened here, on the store thread
         // between applies (so at the check's index); reading them is the

@@ -117,6 +117,9 @@ fn propose_error_reply(node: &Node, slot: Slot, e: &ProposeError) -> Reply {
         ProposeError::NotLeader { .. } | ProposeError::UnknownShard(_) | ProposeError::Stopped => {
             Reply::error("CLUSTERDOWN The cluster is down")
         }
+        // Not an answer to a client's write (replica changes are admin
+        // requests), but never a panic either.
+        ProposeError::ChangeStalled(why) => Reply::error(format!("ERR {why}")),
     }
 }
 

@@ -269,7 +269,11 @@ impl StateMachine for KvMachine {
     }
 
     fn restore(&mut self, shard: ShardId, index: u64, meta: &[u8], data: &[u8]) -> io::Result<()> {
-        let map = decode_map(&mut Reader { buf: data })?;
+        let map = if data.is_empty() {
+            BTreeMap::new()
+        } else {
+            decode_map(&mut Reader { buf: data })?
+        };
         let sd = ShardData {
             applied: index,
             meta: Some(meta.to_vec()),
@@ -283,6 +287,17 @@ impl StateMachine for KvMachine {
 
     fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>> {
         self.data.lock().get(&shard).and_then(|s| s.meta.clone())
+    }
+
+    fn destroy(&mut self, shard: ShardId) -> io::Result<()> {
+        match fs::remove_file(self.path(shard)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        fs::File::open(&self.dir)?.sync_all()?;
+        self.data.lock().remove(&shard);
+        Ok(())
     }
 
     /// One part per first byte of the keys; the map is copied now (the
@@ -412,6 +427,8 @@ fn fast_cfg() -> RaftConfig {
         max_batch: 1024,
         sync_log: true,
         anti_entropy_interval: None,
+        stray_replica_ticks: 300,
+        change_timeout: Duration::from_secs(20),
     }
 }
 
@@ -684,6 +701,44 @@ impl Cluster {
                 (same && first.applied >= commit).then_some(first)
             },
         )
+    }
+
+    /// Makes `voters` the voters of `shard`, asking whichever node of
+    /// `among` leads (again after a leader hands over), and writes
+    /// `key:N` through the leader meanwhile. Returns the keys written.
+    fn change_replicas_under_writes(
+        &self,
+        shard: ShardId,
+        among: &[u64],
+        voters: &[u64],
+        key: &str,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + WAIT * 2;
+        let mut written = Vec::new();
+        let mut asked: Option<oneshot::Receiver<Result<(), ProposeError>>> = None;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "replica change of shard {shard} to {voters:?} timed out"
+            );
+            if asked.is_none() {
+                let Some(leader) = self.some_leader(shard, among) else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                asked = Some(self.router(leader).change_replicas(shard, voters.to_vec()));
+            }
+            if let Some(outcome) = asked.as_mut().and_then(try_outcome) {
+                match outcome {
+                    Ok(()) => return written,
+                    Err(ProposeError::NotLeader { .. }) => asked = None,
+                    Err(e) => panic!("replica change of shard {shard} to {voters:?}: {e}"),
+                }
+            }
+            let k = format!("{key}:{}", written.len());
+            self.put(shard, among, &k, "v");
+            written.push(k);
+        }
     }
 
     fn assert_no_faults(&self) {
@@ -1401,5 +1456,175 @@ fn anti_entropy_reports_but_does_not_repair_without_a_majority() {
         assert_eq!(stat(&c, id, |s| &s.anti_entropy_repairs), 0, "node {id}");
         assert_eq!(stat(&c, id, |s| &s.anti_entropy_divergent), 0, "node {id}");
     }
+    c.assert_no_faults();
+}
+
+// ---------------------------------------------------------------------
+// Replica moves
+
+#[test]
+fn a_replica_moves_to_a_new_node_under_writes_and_the_old_one_is_deleted() {
+    // Node 4 hosts nothing at first: shard 1 is bootstrapped on 1, 2, 3.
+    let mut c = Cluster::new(
+        &[1, 2, 3, 4],
+        vec![shard(1, &[1, 2, 3], Some(1))],
+        fast_cfg(),
+    );
+    assert!(
+        c.router(4).shard_info(1).is_none(),
+        "node 4 bootstrapped a shard it is not a voter of"
+    );
+    c.wait_leader(1, &[1, 2, 3]);
+    for i in 0..50 {
+        c.put(1, &[1, 2, 3], &format!("before:{i}"), "v");
+    }
+    let written = c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 4], "during");
+    assert!(!written.is_empty(), "no write went on during the move");
+
+    // Node 4 is a voter with every key; node 3 deleted its replica.
+    let info = c.router(4).shard_info(1).expect("node 4 hosts shard 1");
+    assert_eq!(info.voters, vec![1, 2, 4]);
+    poll("node 3 to delete its replica of shard 1", WAIT, || {
+        (c.router(3).shard_info(1).is_none() && !c.nodes[&3].view.lock().contains_key(&1))
+            .then_some(())
+    });
+    let leader = c.wait_leader(1, &[1, 2, 4]);
+    let info = c.router(leader).shard_info(1).expect("leader");
+    assert_eq!(info.voters, vec![1, 2, 4]);
+    assert!(
+        info.learners.is_empty(),
+        "learners left: {:?}",
+        info.learners
+    );
+    c.put(1, &[1, 2, 4], "after", "v");
+    let state = c.wait_converged(1, &[1, 2, 4]);
+    for k in (0..50)
+        .map(|i| format!("before:{i}"))
+        .chain(written)
+        .chain(["after".to_string()])
+    {
+        assert_eq!(
+            state.map.get(&k).map(String::as_str),
+            Some("v"),
+            "{k} lost by the move"
+        );
+    }
+
+    // A restart of node 3 does not bootstrap the shard again (tombstone).
+    c.stop(3);
+    c.start(3);
+    assert!(
+        c.router(3).shard_info(1).is_none(),
+        "node 3 brought its removed replica back"
+    );
+    assert!(!c.nodes[&3].view.lock().contains_key(&1));
+    // Node 4 keeps its replica across a restart.
+    c.stop(4);
+    c.start(4);
+    c.put(1, &[1, 2, 4], "after-restart", "v");
+    let state = c.wait_converged(1, &[1, 2, 4]);
+    assert_eq!(
+        state.map.get("after-restart").map(String::as_str),
+        Some("v")
+    );
+    c.assert_no_faults();
+}
+
+#[test]
+fn a_leader_leaving_its_group_hands_leadership_over_first() {
+    let c = Cluster::new(
+        &[1, 2, 3, 4],
+        vec![shard(1, &[1, 2, 3], Some(1))],
+        fast_cfg(),
+    );
+    c.wait_led_by(1, &[1, 2, 3], 1);
+    c.put(1, &[1, 2, 3], "k", "v");
+    let written = c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[2, 3, 4], "during");
+    let leader = c.wait_leader(1, &[2, 3, 4]);
+    assert_ne!(leader, 1);
+    for id in [2, 3, 4] {
+        let info = c.router(id).shard_info(1).expect("hosted");
+        assert_eq!(info.voters, vec![2, 3, 4], "node {id}");
+    }
+    poll("node 1 to delete its replica of shard 1", WAIT, || {
+        c.router(1).shard_info(1).is_none().then_some(())
+    });
+    let state = c.wait_converged(1, &[2, 3, 4]);
+    for k in written.iter().chain([&"k".to_string()]) {
+        assert_eq!(
+            state.map.get(k).map(String::as_str),
+            Some("v"),
+            "{k} lost by the move"
+        );
+    }
+    c.assert_no_faults();
+}
+
+#[test]
+fn a_replica_change_to_an_unreachable_node_stalls_and_changes_no_voter() {
+    let cfg = RaftConfig {
+        change_timeout: Duration::from_secs(2),
+        ..fast_cfg()
+    };
+    // Node 9 never runs: it can be added as a learner but never catches up.
+    let c = Cluster::new(&[1, 2, 3], vec![shard(1, &[1, 2, 3], Some(1))], cfg);
+    c.wait_led_by(1, &[1, 2, 3], 1);
+    let mut rx = c.router(1).change_replicas(1, vec![1, 2, 9]);
+    match wait_outcome("a stalled replica change", &mut rx) {
+        Err(ProposeError::ChangeStalled(why)) => assert!(why.contains("9"), "{why}"),
+        other => panic!("expected the change to stall, got {other:?}"),
+    }
+    let info = c.router(1).shard_info(1).expect("hosted");
+    assert_eq!(
+        info.voters,
+        vec![1, 2, 3],
+        "a voter changed for a node that never caught up"
+    );
+    assert_eq!(info.learners, vec![9]);
+    // Asking for the old voters again removes the learner.
+    let mut rx = c.router(1).change_replicas(1, vec![1, 2, 3]);
+    wait_outcome("undoing the change", &mut rx).expect("undo");
+    let info = c.router(1).shard_info(1).expect("hosted");
+    assert_eq!((info.voters, info.learners), (vec![1, 2, 3], vec![]));
+    c.put(1, &[1, 2, 3], "k", "v");
+    c.assert_no_faults();
+}
+
+#[test]
+fn a_replica_created_by_a_stray_message_removes_itself() {
+    let cfg = RaftConfig {
+        stray_replica_ticks: 30,
+        ..fast_cfg()
+    };
+    let mut c = Cluster::new(&[1, 2, 3], vec![shard(1, &[1, 2, 3], Some(1))], cfg);
+    c.wait_led_by(1, &[1, 2, 3], 1);
+    // A heartbeat for shard 7, which no node hosts, "from" node 2.
+    let mut m = Message::default();
+    m.set_msg_type(MessageType::MsgHeartbeat);
+    m.from = 2;
+    m.to = 3;
+    m.term = 8;
+    c.router(3).deliver(vec![(7, m)]);
+    let info = poll("node 3 to create a replica of shard 7", WAIT, || {
+        c.router(3).shard_info(7)
+    });
+    assert!(
+        info.voters.is_empty(),
+        "an uninitialised replica has voters: {info:?}"
+    );
+    assert!(
+        !c.router(3).hosts(7),
+        "an uninitialised replica counts as hosted"
+    );
+    assert!(c.router(3).shards().iter().all(|i| i.shard != 7));
+    poll("node 3 to remove the stray replica", WAIT, || {
+        c.router(3).shard_info(7).is_none().then_some(())
+    });
+    // Nothing of it comes back on a restart; shard 1 is untouched.
+    c.stop(3);
+    c.start(3);
+    assert!(c.router(3).shard_info(7).is_none());
+    c.put(1, &[1, 2, 3], "k", "v");
+    c.wait_converged(1, &[1, 2, 3]);
     c.assert_no_faults();
 }

@@ -5,6 +5,8 @@
 //!   the tail, as Raft requires);
 //! - `hs`: the `HardState` (term, vote, commit);
 //! - `cs`: the `ConfState` (voters, learners);
+//! - `tombstone`: present once the replica was removed from its group
+//!   (its log is gone; a restart must not bootstrap it again);
 //! - `compacted`: index and term of the last entry discarded by log
 //!   compaction (16 bytes, big-endian), so the log can be reopened with
 //!   raft-rs knowing the term before its first entry.
@@ -21,6 +23,7 @@ use raft_engine::{Config, Engine, LogBatch, MessageExt, ReadableSize};
 const HARD_STATE: &[u8] = b"hs";
 const CONF_STATE: &[u8] = b"cs";
 const COMPACTED: &[u8] = b"compacted";
+const TOMBSTONE: &[u8] = b"tombstone";
 
 #[derive(Clone)]
 pub(crate) struct EntryExt;
@@ -41,6 +44,8 @@ pub(crate) struct PersistedShard {
     /// `(index, term)` of the last discarded entry; `(0, 0)` if none.
     pub compacted: (u64, u64),
     pub entries: Vec<Entry>,
+    /// The replica was removed from its group (nothing else is kept).
+    pub tombstone: bool,
 }
 
 pub(crate) struct RaftLog {
@@ -66,8 +71,7 @@ impl RaftLog {
         Ok(RaftLog { engine })
     }
 
-    /// Shards with any persisted state.
-    #[allow(dead_code)] // used once shards are discovered from disk
+    /// Shards with any persisted state (tombstones included).
     pub fn shards(&self) -> Vec<u64> {
         self.engine.raft_groups()
     }
@@ -106,6 +110,7 @@ impl RaftLog {
             conf_state,
             compacted,
             entries,
+            tombstone: self.engine.get(shard, TOMBSTONE).is_some(),
         })
     }
 
@@ -176,6 +181,20 @@ impl RaftLog {
         batch.put(shard, COMPACTED.to_vec(), v).map_err(to_io)?;
         self.put_conf_state(&mut batch, shard, meta.get_conf_state())?;
         self.put_hard_state(&mut batch, shard, hs)?;
+        self.write(&mut batch, true)?;
+        Ok(())
+    }
+
+    /// Forgets the shard's whole log and leaves a tombstone. Durable on
+    /// return.
+    pub fn destroy(&self, shard: u64) -> io::Result<()> {
+        let mut batch = LogBatch::default();
+        batch.add_command(shard, raft_engine::Command::Clean);
+        self.write(&mut batch, false)?;
+        let mut batch = LogBatch::default();
+        batch
+            .put(shard, TOMBSTONE.to_vec(), vec![1])
+            .map_err(to_io)?;
         self.write(&mut batch, true)?;
         Ok(())
     }

@@ -37,6 +37,19 @@
 //! digest through the log; a replica outvoted by a majority is repaired by
 //! a snapshot from the leader (after handing leadership over if it leads).
 //!
+//! Replica moves ([`RaftRouter::change_replicas`]): the leader adds the
+//! new nodes as learners, waits until they caught up (a brand-new replica
+//! always starts from a snapshot: every shard is bootstrapped at
+//! [`INIT_INDEX`], so no node holds the entries before it), promotes them
+//! and demotes the nodes leaving in one joint-consensus change, and at
+//! last removes the demoted learners. A node creates a replica when a
+//! leader first sends it something for a shard it does not host; a
+//! replica removed from its group deletes its data and leaves a tombstone
+//! in the log, so a restart does not bootstrap it again. A learner (or a
+//! replica never initialised) that hears from no leader for
+//! [`RaftConfig::stray_replica_ticks`] removes itself: it holds nothing a
+//! quorum counts on, and a leader that still wants it recreates it.
+//!
 //! Reads: [`RaftRouter::lease_read_ok`] says whether the leader may serve
 //! a read locally now (its lease, renewed by every quorum of answers);
 //! otherwise [`RaftRouter::read_index`] runs raft-rs's ReadIndex (a quorum
@@ -83,6 +96,11 @@ impl Transport for NoTransport {
     }
 }
 
+/// Every shard starts from an empty snapshot at this index (and term), so
+/// no replica holds entries before it and a replica added later always
+/// catches up from a snapshot, which carries the group's configuration.
+pub const INIT_INDEX: u64 = 5;
+
 /// How a shard starts the first time this node hosts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShardBootstrap {
@@ -124,7 +142,8 @@ pub trait StateMachine: Send + 'static {
     /// bytes)`, for a follower that fell behind the compacted log.
     fn snapshot(&self, shard: ShardId) -> std::io::Result<(u64, Vec<u8>)>;
 
-    /// Replaces the shard's state with a snapshot's `data`, sets the
+    /// Replaces the shard's state with a snapshot's `data` (empty `data`:
+    /// an empty state, as when a shard is bootstrapped), sets the
     /// applied index to `index` and keeps `meta` (the encoded Raft
     /// snapshot metadata), all in one durable atomic write.
     fn restore(
@@ -137,6 +156,11 @@ pub trait StateMachine: Send + 'static {
 
     /// The `meta` of the last snapshot restored into `shard`, if any.
     fn snapshot_metadata(&self, shard: ShardId) -> Option<Vec<u8>>;
+
+    /// Deletes the shard's state (its data, applied index and snapshot
+    /// metadata), durably: this replica was removed from its group. Must
+    /// be idempotent (it is repeated after a crash in the middle).
+    fn destroy(&mut self, shard: ShardId) -> std::io::Result<()>;
 
     /// A job computing the digest of the shard's state **as it is now**
     /// (at its applied index), for anti-entropy checks. Called on the store
@@ -175,6 +199,11 @@ pub enum ProposeError {
     /// The store is shutting down or its thread has died.
     #[error("raft store stopped")]
     Stopped,
+    /// A replica change made no progress in time (a new replica that does
+    /// not catch up, a conf change that does not commit); what was done
+    /// stays done and asking again goes on from there.
+    #[error("replica change stalled: {0}")]
+    ChangeStalled(String),
 }
 
 impl ProposeError {
@@ -205,8 +234,12 @@ pub struct ShardInfo {
     pub applied_index: u64,
     pub first_log_index: u64,
     pub last_log_index: u64,
-    /// Raft ids of the group's voters, sorted.
+    /// Raft ids of the group's voters, sorted (empty for a replica not
+    /// initialised yet: created for a leader's message, waiting for its
+    /// snapshot).
     pub voters: Vec<u64>,
+    /// Raft ids of the group's learners (non-voting replicas), sorted.
+    pub learners: Vec<u64>,
     /// Until when this leader may serve reads without a quorum round.
     pub lease_until: Option<std::time::Instant>,
 }
@@ -239,6 +272,13 @@ pub struct RaftConfig {
     /// How often a leader starts an anti-entropy check of its shard
     /// (`anti_entropy.rs`); `None` turns checks off.
     pub anti_entropy_interval: Option<std::time::Duration>,
+    /// A learner, or a replica not initialised yet, that hears from no
+    /// leader for this many ticks deletes itself (it was removed, or
+    /// created by a stray message).
+    pub stray_replica_ticks: u64,
+    /// How long a replica change may go on before it gives up
+    /// ([`ProposeError::ChangeStalled`]).
+    pub change_timeout: std::time::Duration,
 }
 
 impl Default for RaftConfig {
@@ -253,6 +293,8 @@ impl Default for RaftConfig {
             max_batch: 4096,
             sync_log: true,
             anti_entropy_interval: None,
+            stray_replica_ticks: 600,
+            change_timeout: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, Sender};
 use parking_lot::RwLock;
 use protobuf::Message as _;
 use raft::eraftpb::{
-    ConfState, Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
+    Entry, EntryType, HardState, Message, MessageType, Snapshot, SnapshotMetadata,
 };
 use raft::storage::MemStorage;
 use raft::{RawNode, ReadOnlyOption, SnapshotStatus, StateRole, Storage};
@@ -27,7 +27,7 @@ use super::log::RaftLog;
 use super::storage::PeerStorage;
 use super::{
     ProposeError, RaftConfig, ShardBootstrap, ShardId, ShardInfo, ShardRole, SharedShardInfo,
-    StateMachine, Transport,
+    StateMachine, Transport, INIT_INDEX,
 };
 
 type Callback<R> = oneshot::Sender<Result<R, ProposeError>>;
@@ -59,6 +59,12 @@ enum Msg<R> {
         shard: ShardId,
         to: u64,
     },
+    /// Make `voters` the shard's voters (see [`RaftRouter::change_replicas`]).
+    ChangeReplicas {
+        shard: ShardId,
+        voters: Vec<u64>,
+        cb: ReadCallback,
+    },
     Stop,
 }
 
@@ -82,11 +88,14 @@ pub struct StoreStats {
     pub anti_entropy_unresolved: AtomicU64,
 }
 
+/// The published state of every local replica; replicas come and go.
+type Infos = Arc<RwLock<HashMap<ShardId, SharedShardInfo>>>;
+
 /// A clonable handle to the store loop: propose, read shard state, and
 /// feed it what the cluster bus receives.
 pub struct RaftRouter<R> {
     tx: Sender<Msg<R>>,
-    infos: Arc<HashMap<ShardId, SharedShardInfo>>,
+    infos: Infos,
     stats: Arc<StoreStats>,
     election_timeout: Duration,
 }
@@ -144,7 +153,7 @@ impl<R: Send + 'static> RaftRouter<R> {
     /// of its term, applied everything committed, and holds a lease (a
     /// quorum answered it recently enough that no other leader can exist).
     pub fn lease_read_ok(&self, shard: ShardId) -> bool {
-        self.infos.get(&shard).is_some_and(|i| {
+        self.infos.read().get(&shard).is_some_and(|i| {
             let i = i.read();
             i.role == ShardRole::Leader
                 && i.lease_until.is_some_and(|t| Instant::now() < t)
@@ -173,26 +182,59 @@ impl<R: Send + 'static> RaftRouter<R> {
         let _ = self.tx.send(Msg::TransferLeader { shard, to });
     }
 
-    /// The last published state of a local replica.
-    pub fn shard_info(&self, shard: ShardId) -> Option<ShardInfo> {
-        self.infos.get(&shard).map(|i| i.read().clone())
+    /// Makes `voters` the voters of `shard`, one safe step at a time (see
+    /// the module documentation): new nodes join as learners, are promoted
+    /// once caught up while the nodes leaving are demoted (joint
+    /// consensus), and the demoted learners are removed last. Sent to the
+    /// shard's leader; elsewhere it fails with `NotLeader` (naming the
+    /// leader if known). A leader that is itself leaving hands leadership
+    /// to a staying voter first and answers `NotLeader` naming it: ask
+    /// there. Resolves once the group's voters are exactly `voters`.
+    pub fn change_replicas(
+        &self,
+        shard: ShardId,
+        voters: Vec<u64>,
+    ) -> oneshot::Receiver<Result<(), ProposeError>> {
+        let (cb, rx) = oneshot::channel();
+        if let Err(e) = self.tx.send(Msg::ChangeReplicas { shard, voters, cb }) {
+            if let Msg::ChangeReplicas { cb, .. } = e.into_inner() {
+                let _ = cb.send(Err(ProposeError::Stopped));
+            }
+        }
+        rx
     }
 
-    /// Whether this node hosts a replica of `shard`.
+    /// The last published state of a local replica (one not initialised
+    /// yet included: it has no voters).
+    pub fn shard_info(&self, shard: ShardId) -> Option<ShardInfo> {
+        self.infos.read().get(&shard).map(|i| i.read().clone())
+    }
+
+    /// Whether this node hosts an initialised replica of `shard`.
     pub fn hosts(&self, shard: ShardId) -> bool {
-        self.infos.contains_key(&shard)
+        self.infos
+            .read()
+            .get(&shard)
+            .is_some_and(|i| !i.read().voters.is_empty())
     }
 
     /// Whether this node currently leads `shard`.
     pub fn is_leader(&self, shard: ShardId) -> bool {
         self.infos
+            .read()
             .get(&shard)
             .is_some_and(|i| i.read().role == ShardRole::Leader)
     }
 
-    /// The published state of every local replica, by shard id.
+    /// The published state of every initialised local replica, by shard id.
     pub fn shards(&self) -> Vec<ShardInfo> {
-        let mut v: Vec<ShardInfo> = self.infos.values().map(|i| i.read().clone()).collect();
+        let mut v: Vec<ShardInfo> = self
+            .infos
+            .read()
+            .values()
+            .map(|i| i.read().clone())
+            .filter(|i| !i.voters.is_empty())
+            .collect();
         v.sort_by_key(|i| i.shard);
         v
     }
@@ -255,6 +297,20 @@ struct Peer<R> {
     log_bytes: u64,
     /// Anti-entropy checks, verdicts and a pending repair.
     ae: PeerAntiEntropy,
+    /// A replica change this leader drives (see `drive_change`).
+    change: Option<Change>,
+    /// The last tick at which a leader of this shard was heard from.
+    heard_leader_tick: u64,
+    /// A conf change removed this replica: it is destroyed after the
+    /// Ready cycle that applied it.
+    removed: bool,
+}
+
+/// A replica change in progress on a leader.
+struct Change {
+    voters: std::collections::BTreeSet<u64>,
+    deadline: Instant,
+    cb: ReadCallback,
 }
 
 /// The store loop's state. Created and run by [`RaftStore::start`].
@@ -268,6 +324,8 @@ pub struct RaftStore<SM: StateMachine> {
     /// Messages of this Ready cycle, by destination node (one send each).
     outbox: HashMap<u64, Vec<(ShardId, Message)>>,
     stats: Arc<StoreStats>,
+    /// Published replica states, shared with every router.
+    infos: Infos,
     ticks: u64,
     next_read_ctx: u64,
     /// Computes anti-entropy digests off this thread.
@@ -306,15 +364,50 @@ impl<SM: StateMachine> RaftStore<SM> {
     ) -> io::Result<(RaftRouter<SM::Response>, JoinHandle<()>)> {
         let log = RaftLog::open(dir)?;
         let logger = raft_logger();
+        let mut sm = sm;
         let mut peers = Vec::new();
         let mut infos = HashMap::new();
         let mut fresh = Vec::new();
-        for boot in shards {
-            let (peer, is_new) = Self::open_peer(&cfg, &log, &sm, boot, &logger)?;
+        // The shards this node bootstraps, then those it was given later
+        // (replicas created for a leader's messages), as found on disk.
+        let mut opening: Vec<ShardBootstrap> = shards
+            .iter()
+            .filter(|b| b.voters.is_empty() || b.voters.contains(&cfg.node_id))
+            .cloned()
+            .collect();
+        for shard in log.shards() {
+            if !opening.iter().any(|b| b.shard == shard) {
+                opening.push(ShardBootstrap {
+                    shard,
+                    voters: Vec::new(),
+                    preferred_leader: None,
+                });
+            }
+        }
+        opening.sort_by_key(|b| b.shard);
+        for boot in &opening {
+            let persisted = log.load(boot.shard)?;
+            if persisted.tombstone {
+                // Removed from its group: never bootstrapped again. Finish
+                // deleting its data if a crash interrupted that.
+                if sm.applied_index(boot.shard) > 0 {
+                    sm.destroy(boot.shard)?;
+                }
+                continue;
+            }
+            let bootstrap = shards.contains(boot);
+            if persisted.conf_state.is_none() && !bootstrap {
+                // Created for a leader's message, never initialised:
+                // nothing to keep; the leader recreates it if it must.
+                continue;
+            }
+            let (peer, is_new) =
+                Self::open_peer(&cfg, &log, &mut sm, boot.shard, Some(boot), &logger)?;
             infos.insert(boot.shard, peer.info.clone());
             fresh.push(is_new);
             peers.push(peer);
         }
+        let infos: Infos = Arc::new(RwLock::new(infos));
         let (tx, rx) = crossbeam_channel::unbounded();
         let stats = Arc::new(StoreStats::default());
         let election_timeout = Duration::from_millis(cfg.tick_ms * cfg.election_ticks as u64);
@@ -328,6 +421,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             transport,
             outbox: HashMap::new(),
             stats: stats.clone(),
+            infos: infos.clone(),
             ticks: 0,
             next_read_ctx: 1,
             digests,
@@ -361,7 +455,7 @@ impl<SM: StateMachine> RaftStore<SM> {
         Ok((
             RaftRouter {
                 tx,
-                infos: Arc::new(infos),
+                infos,
                 stats,
                 election_timeout,
             },
@@ -370,15 +464,44 @@ impl<SM: StateMachine> RaftStore<SM> {
     }
 
     /// Opens one replica; returns it and whether it was created just now.
+    /// A shard with nothing persisted is bootstrapped from `boot` (an
+    /// empty snapshot at [`INIT_INDEX`] holding its first voters), or
+    /// without `boot` left uninitialised (no voters) until a leader's
+    /// snapshot arrives.
     fn open_peer(
         cfg: &RaftConfig,
         log: &RaftLog,
-        sm: &SM,
-        boot: &ShardBootstrap,
+        sm: &mut SM,
+        shard: ShardId,
+        boot: Option<&ShardBootstrap>,
         logger: &slog::Logger,
     ) -> io::Result<(Peer<SM::Response>, bool)> {
-        let shard = boot.shard;
         let mut persisted = log.load(shard)?;
+        let mut is_new = false;
+        if let (None, Some(boot)) = (&persisted.conf_state, boot) {
+            // A new shard: the data first (an empty state at INIT_INDEX),
+            // then the log, so a crash in between bootstraps it again.
+            is_new = true;
+            let mut meta = SnapshotMetadata {
+                index: INIT_INDEX,
+                term: INIT_INDEX,
+                ..Default::default()
+            };
+            meta.mut_conf_state().voters = if boot.voters.is_empty() {
+                vec![cfg.node_id]
+            } else {
+                boot.voters.clone()
+            };
+            let meta_bytes = meta.write_to_bytes().map_err(io::Error::other)?;
+            sm.restore(shard, INIT_INDEX, &meta_bytes, &[])?;
+            let hs = HardState {
+                term: INIT_INDEX,
+                commit: INIT_INDEX,
+                ..Default::default()
+            };
+            log.reset_to_snapshot(shard, &meta, &hs)?;
+            persisted = log.load(shard)?;
+        }
         let applied = sm.applied_index(shard);
         let log_last = persisted
             .entries
@@ -404,27 +527,9 @@ impl<SM: StateMachine> RaftStore<SM> {
             log.reset_to_snapshot(shard, &meta, &hs)?;
             persisted = log.load(shard)?;
         }
-        let mut is_new = false;
-        let conf_state = match persisted.conf_state {
-            Some(cs) => cs,
-            None => {
-                // A new shard: persist its initial voters before anything
-                // else happens.
-                is_new = true;
-                let cs = ConfState {
-                    voters: if boot.voters.is_empty() {
-                        vec![cfg.node_id]
-                    } else {
-                        boot.voters.clone()
-                    },
-                    ..Default::default()
-                };
-                let mut batch = LogBatch::default();
-                log.put_conf_state(&mut batch, shard, &cs)?;
-                log.write(&mut batch, true)?;
-                cs
-            }
-        };
+        // Without a conf state: a replica created for a leader's message,
+        // with no voters (it cannot campaign) until its snapshot arrives.
+        let conf_state = persisted.conf_state.unwrap_or_default();
         let storage = MemStorage::new();
         {
             let mut core = storage.wl();
@@ -477,9 +582,12 @@ impl<SM: StateMachine> RaftStore<SM> {
             acks: HashMap::new(),
             lease_rounds: VecDeque::new(),
             lease_start: None,
-            preferred_leader: boot.preferred_leader,
+            preferred_leader: boot.and_then(|b| b.preferred_leader),
             log_bytes: 0,
             ae: PeerAntiEntropy::default(),
+            change: None,
+            heard_leader_tick: 0,
+            removed: false,
         };
         let lease = Duration::ZERO;
         publish(&mut peer, applied, lease);
@@ -581,6 +689,69 @@ impl<SM: StateMachine> RaftStore<SM> {
             maybe_propose_check(peer, self.cfg.anti_entropy_interval, now);
             drive_repair(peer, me);
             maybe_renew_lease(peer, &mut self.next_read_ctx, lease, now);
+            drive_change(peer, me);
+            if peer.node.raft.state == StateRole::Leader {
+                peer.heard_leader_tick = self.ticks;
+            }
+            let voter = peer.node.raft.prs().conf().voters().contains(me);
+            if !voter && self.ticks - peer.heard_leader_tick > self.cfg.stray_replica_ticks {
+                tracing::info!(
+                    shard = peer.shard,
+                    "removing a replica no leader has contacted for {} ticks (not a voter)",
+                    self.cfg.stray_replica_ticks
+                );
+                peer.removed = true;
+            }
+        }
+        self.destroy_removed();
+    }
+
+    /// Creates an uninitialised replica of `shard` (no voters, no data)
+    /// for a leader's message.
+    fn create_peer(&mut self, shard: ShardId) {
+        let logger = raft_logger();
+        match Self::open_peer(&self.cfg, &self.log, &mut self.sm, shard, None, &logger) {
+            Ok((mut peer, _)) => {
+                peer.heard_leader_tick = self.ticks;
+                tracing::info!(shard, "replica created for a leader's message");
+                self.infos.write().insert(shard, peer.info.clone());
+                self.peers.push(peer);
+            }
+            Err(e) => tracing::warn!(shard, "cannot create a replica: {e}"),
+        }
+    }
+
+    /// Deletes the replicas marked removed: log first (a tombstone stops
+    /// a restart from bootstrapping them again), then their data.
+    fn destroy_removed(&mut self) {
+        while let Some(i) = self.peers.iter().position(|p| p.removed) {
+            let mut peer = self.peers.swap_remove(i);
+            let shard = peer.shard;
+            self.infos.write().remove(&shard);
+            let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
+            for p in peer.pending.drain(..) {
+                let _ = p.cb.send(Err(ProposeError::Unknown));
+            }
+            let reads = peer.reads_asked.drain().map(|(_, r)| r);
+            let reads = reads.chain(peer.reads_deferred.drain(..).map(|(_, r)| r));
+            let reads = reads.chain(peer.reads_confirmed.drain(..).map(|(_, r)| r));
+            for r in reads {
+                let _ = r.cb.send(Err(ProposeError::NotLeader { shard, leader }));
+            }
+            if let Some(c) = peer.change.take() {
+                let _ = c.cb.send(Err(ProposeError::NotLeader { shard, leader }));
+            }
+            self.log
+                .destroy(shard)
+                .unwrap_or_else(|e| fatal("destroy a removed replica's log", e));
+            self.sm
+                .destroy(shard)
+                .unwrap_or_else(|e| fatal("destroy a removed replica's data", e));
+            metrics::counter!("redraft_raft_replicas_destroyed_total").increment(1);
+            tracing::info!(
+                shard,
+                "replica removed from its group: log and data deleted"
+            );
         }
     }
 
@@ -592,12 +763,27 @@ impl<SM: StateMachine> RaftStore<SM> {
             Msg::Raft { msgs } => {
                 let now = Instant::now();
                 let stats = self.stats.clone();
+                let ticks = self.ticks;
                 for (shard, m) in msgs {
+                    let from_leader = matches!(
+                        m.get_msg_type(),
+                        MessageType::MsgAppend
+                            | MessageType::MsgHeartbeat
+                            | MessageType::MsgSnapshot
+                    );
+                    if from_leader && self.peer_mut(shard).is_none() {
+                        // A leader replicates to this node: it was added
+                        // to the shard. Start empty; a snapshot follows.
+                        self.create_peer(shard);
+                    }
                     let Some(peer) = self.peer_mut(shard) else {
                         metrics::counter!("redraft_raft_messages_dropped_total", "reason" => "unknown_shard")
                             .increment(1);
                         continue;
                     };
+                    if from_leader && m.term >= peer.node.raft.term {
+                        peer.heard_leader_tick = ticks;
+                    }
                     if matches!(
                         m.get_msg_type(),
                         MessageType::MsgAppendResponse | MessageType::MsgHeartbeatResponse
@@ -656,6 +842,31 @@ impl<SM: StateMachine> RaftStore<SM> {
                     peer.reads_deferred
                         .push((ctx, PendingRead { deadline, cb }));
                 }
+            }
+            Msg::ChangeReplicas { shard, voters, cb } => {
+                let timeout = self.cfg.change_timeout;
+                let me = self.cfg.node_id;
+                let Some(peer) = self.peer_mut(shard) else {
+                    let _ = cb.send(Err(ProposeError::UnknownShard(shard)));
+                    return false;
+                };
+                if voters.is_empty() {
+                    let _ = cb.send(Err(ProposeError::ChangeStalled(
+                        "a shard needs at least one voter".into(),
+                    )));
+                    return false;
+                }
+                if let Some(old) = peer.change.take() {
+                    let _ = old.cb.send(Err(ProposeError::ChangeStalled(
+                        "superseded by a newer replica change".into(),
+                    )));
+                }
+                peer.change = Some(Change {
+                    voters: voters.into_iter().collect(),
+                    deadline: Instant::now() + timeout,
+                    cb,
+                });
+                drive_change(peer, me);
             }
             Msg::TransferLeader { shard, to } => {
                 let me = self.cfg.node_id;
@@ -891,6 +1102,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             }
             publish(peer, applied, lease);
         }
+        self.destroy_removed();
     }
 
     /// Replaces replica `i`'s state with a leader's snapshot. The data and
@@ -986,7 +1198,7 @@ impl<SM: StateMachine> RaftStore<SM> {
         let peer = &mut self.peers[i];
         for e in entries {
             if e.get_entry_type() != EntryType::EntryNormal {
-                apply_conf_change(peer, &self.log, e);
+                apply_conf_change(peer, &self.log, e, self.cfg.node_id);
             }
         }
         let data: Vec<(u64, &[u8])> = entries
@@ -1373,6 +1585,163 @@ fn drive_repair<R>(peer: &mut Peer<R>, me: u64) {
     }
 }
 
+/// How far behind the leader's last index a learner may be and still be
+/// promoted: it then catches up within a heartbeat or two.
+const PROMOTE_LAG: u64 = 256;
+
+/// Moves a replica change forward, one step per call, on its leader: each
+/// step is one conf change, proposed only once the previous one applied.
+/// Answers the change's caller when the voters are as asked, on a loss of
+/// leadership (`NotLeader`), or at its deadline (`ChangeStalled`).
+fn drive_change<R>(peer: &mut Peer<R>, me: u64) {
+    use raft::eraftpb::{ConfChangeSingle, ConfChangeType};
+    use std::collections::BTreeSet;
+
+    let Some(change) = peer.change.as_ref() else {
+        return;
+    };
+    let raft = &peer.node.raft;
+    let shard = peer.shard;
+    if raft.state != StateRole::Leader {
+        let leader = Some(raft.leader_id).filter(|&l| l != 0);
+        if let Some(c) = peer.change.take() {
+            let _ = c.cb.send(Err(ProposeError::NotLeader { shard, leader }));
+        }
+        return;
+    }
+    if Instant::now() >= change.deadline {
+        let conf = raft.prs().conf();
+        let why = format!(
+            "shard {shard}: voters {:?}, learners {:?}, asked for {:?}",
+            conf.voters().ids().iter().collect::<BTreeSet<u64>>(),
+            conf.learners(),
+            change.voters
+        );
+        if let Some(c) = peer.change.take() {
+            let _ = c.cb.send(Err(ProposeError::ChangeStalled(why)));
+        }
+        return;
+    }
+    // One conf change at a time; a joint configuration leaves by itself
+    // (auto-leave) once it applied.
+    let conf = raft.prs().conf();
+    if raft.has_pending_conf()
+        || !conf.to_conf_state().voters_outgoing.is_empty()
+        || raft.lead_transferee.is_some()
+    {
+        return;
+    }
+    let voters: BTreeSet<u64> = conf.voters().ids().iter().collect();
+    let learners: BTreeSet<u64> = conf.learners().iter().copied().collect();
+    let target = &change.voters;
+    let last = raft.raft_log.last_index();
+    let caught_up = |n: u64| {
+        raft.prs()
+            .get(n)
+            .is_some_and(|pr| pr.matched + PROMOTE_LAG >= last && pr.matched > INIT_INDEX)
+    };
+    let single = |node_id: u64, t: ConfChangeType| {
+        let mut c = ConfChangeSingle {
+            node_id,
+            ..Default::default()
+        };
+        c.set_change_type(t);
+        c
+    };
+    let mut changes: Vec<ConfChangeSingle> = Vec::new();
+    let add: Vec<u64> = target
+        .iter()
+        .copied()
+        .filter(|n| !voters.contains(n) && !learners.contains(n))
+        .collect();
+    let promote: Vec<u64> = target
+        .iter()
+        .copied()
+        .filter(|n| learners.contains(n))
+        .collect();
+    let demote: Vec<u64> = voters
+        .iter()
+        .copied()
+        .filter(|n| !target.contains(n))
+        .collect();
+    let stray: Vec<u64> = learners
+        .iter()
+        .copied()
+        .filter(|n| !target.contains(n))
+        .collect();
+    if !add.is_empty() {
+        // 1. The new nodes join as learners and catch up (by snapshot).
+        changes.extend(
+            add.iter()
+                .map(|&n| single(n, ConfChangeType::AddLearnerNode)),
+        );
+    } else if !promote.is_empty() || !demote.is_empty() {
+        if !promote.iter().all(|&n| caught_up(n)) {
+            return;
+        }
+        if demote.contains(&me) {
+            // 2a. A leader does not remove itself: it hands leadership to
+            // a staying voter, which drives the rest when asked again.
+            let to = voters
+                .iter()
+                .copied()
+                .find(|&n| n != me && target.contains(&n) && caught_up(n));
+            let Some(to) = to else {
+                // Nobody to hand over to yet: promote first.
+                if promote.is_empty() {
+                    return;
+                }
+                let cc: Vec<_> = promote
+                    .iter()
+                    .map(|&n| single(n, ConfChangeType::AddNode))
+                    .collect();
+                propose_conf_change(peer, cc);
+                return;
+            };
+            start_transfer(peer, to);
+            if let Some(c) = peer.change.take() {
+                let _ = c.cb.send(Err(ProposeError::NotLeader {
+                    shard,
+                    leader: Some(to),
+                }));
+            }
+            return;
+        }
+        // 2. Promote the caught-up learners and demote the leaving voters
+        // to learners, in one joint-consensus change.
+        changes.extend(promote.iter().map(|&n| single(n, ConfChangeType::AddNode)));
+        changes.extend(
+            demote
+                .iter()
+                .map(|&n| single(n, ConfChangeType::AddLearnerNode)),
+        );
+    } else if !stray.is_empty() {
+        // 3. Remove the demoted learners (a learner's removal needs no
+        // joint consensus). One that misses this entry removes itself
+        // when no leader contacts it any more.
+        changes.extend(stray.iter().map(|&n| single(n, ConfChangeType::RemoveNode)));
+    } else {
+        if let Some(c) = peer.change.take() {
+            tracing::info!(shard, voters = ?c.voters, "replica change done");
+            let _ = c.cb.send(Ok(()));
+        }
+        return;
+    }
+    propose_conf_change(peer, changes);
+}
+
+/// Proposes one conf change of `changes` (joint consensus, left
+/// automatically, when more than one voter changes).
+fn propose_conf_change<R>(peer: &mut Peer<R>, changes: Vec<raft::eraftpb::ConfChangeSingle>) {
+    let mut cc = raft::eraftpb::ConfChangeV2::default();
+    cc.set_changes(changes.into());
+    cc.set_transition(raft::eraftpb::ConfChangeTransition::Auto);
+    tracing::info!(shard = peer.shard, change = ?cc.changes, "proposing a conf change");
+    if let Err(e) = peer.node.propose_conf_change(Vec::new(), cc) {
+        tracing::warn!(shard = peer.shard, "conf change not proposed: {e}");
+    }
+}
+
 fn queue(outbox: &mut HashMap<u64, Vec<(ShardId, Message)>>, shard: ShardId, msgs: Vec<Message>) {
     for m in msgs {
         outbox.entry(m.to).or_default().push((shard, m));
@@ -1447,7 +1816,7 @@ fn resolve_reads<R>(peer: &mut Peer<R>, applied: u64) {
     }
 }
 
-fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry) {
+fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry, me: u64) {
     let cs = match e.get_entry_type() {
         EntryType::EntryConfChange => {
             let mut cc = raft::eraftpb::ConfChange::default();
@@ -1467,6 +1836,25 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry) {
     };
     match cs {
         Ok(cs) => {
+            tracing::info!(
+                shard = peer.shard,
+                index = e.index,
+                voters = ?cs.voters,
+                learners = ?cs.learners,
+                outgoing = ?cs.voters_outgoing,
+                "configuration changed"
+            );
+            let member = [
+                &cs.voters,
+                &cs.learners,
+                &cs.voters_outgoing,
+                &cs.learners_next,
+            ]
+            .iter()
+            .any(|set| set.contains(&me));
+            if !member {
+                peer.removed = true;
+            }
             peer.node.mut_store().mem.wl().set_conf_state(cs.clone());
             let mut batch = LogBatch::default();
             log.put_conf_state(&mut batch, peer.shard, &cs)
@@ -1524,6 +1912,11 @@ fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
     info.first_log_index = store.first_index().unwrap_or(0);
     info.last_log_index = raft.raft_log.last_index();
     info.voters = voters;
+    info.learners = {
+        let mut v: Vec<u64> = raft.prs().conf().learners().iter().copied().collect();
+        v.sort_unstable();
+        v
+    };
     info.lease_until = lease_until;
     let shard = peer.shard.to_string();
     metrics::gauge!("redraft_shard_term", "shard" => shard.clone()).set(raft.term as f64);
