@@ -20,14 +20,18 @@ use crate::blocking::Blocking;
 use crate::cmd::{self, ApplyCtx};
 use crate::engine::{Engine, KvPair, WriteBatch};
 use crate::keyspace::{is_bookkeeping, slots_key_range, system_key, KvRead, Overlay};
+use crate::meta::MetaMachine;
 use crate::node::SlotMap;
 use crate::proposal::Proposal;
+use redraft_cluster::meta::META_SHARD;
 
 /// The state machine of every data shard on this node.
 pub struct KvStateMachine {
     engine: Arc<dyn Engine>,
     slots: Arc<RwLock<SlotMap>>,
     blocking: Arc<Blocking>,
+    /// Shard 0, the metadata group, holds the cluster map instead.
+    meta: MetaMachine,
 }
 
 impl KvStateMachine {
@@ -35,8 +39,10 @@ impl KvStateMachine {
         engine: Arc<dyn Engine>,
         slots: Arc<RwLock<SlotMap>>,
         blocking: Arc<Blocking>,
+        map: Arc<crate::meta::MapView>,
     ) -> KvStateMachine {
         KvStateMachine {
+            meta: MetaMachine::new(engine.clone(), map),
             engine,
             slots,
             blocking,
@@ -63,6 +69,9 @@ impl StateMachine for KvStateMachine {
     }
 
     fn apply(&mut self, shard: ShardId, entries: &[(u64, &[u8])]) -> Vec<Reply> {
+        if shard == META_SHARD {
+            return self.meta.apply(entries);
+        }
         let Some(&(last, _)) = entries.last() else {
             return Vec::new();
         };
@@ -115,6 +124,9 @@ impl StateMachine for KvStateMachine {
         // Runs on the store thread between applies, so every range read
         // here sees the state of the same applied index.
         let applied = self.applied_index(shard);
+        if shard == META_SHARD {
+            return Ok(self.meta.snapshot(applied));
+        }
         let mut out = Vec::new();
         for range in self.slots.read().ranges_of(shard) {
             for pair in self.engine.snapshot(slots_key_range(range))? {
@@ -127,6 +139,11 @@ impl StateMachine for KvStateMachine {
     }
 
     fn restore(&mut self, shard: ShardId, index: u64, meta: &[u8], data: &[u8]) -> io::Result<()> {
+        if shard == META_SHARD {
+            return self
+                .meta
+                .restore(index, snapshot_meta_key(shard), meta, data);
+        }
         let ranges = self.slots.read().ranges_of(shard);
         let mut batch = WriteBatch::new();
         for range in &ranges {
@@ -162,6 +179,9 @@ impl StateMachine for KvStateMachine {
     }
 
     fn destroy(&mut self, shard: ShardId) -> io::Result<()> {
+        if shard == META_SHARD {
+            return self.meta.destroy(snapshot_meta_key(shard));
+        }
         let ranges = self.slots.read().ranges_of(shard);
         let mut batch = WriteBatch::new();
         for range in &ranges {
@@ -176,6 +196,9 @@ impl StateMachine for KvStateMachine {
     }
 
     fn digest(&self, shard: ShardId) -> Option<DigestJob> {
+        if shard == META_SHARD {
+            return None;
+        }
         // The point-in-time iterators are opened here, on the store thread
         // between applies (so at the check's index); reading them is the
         // job, on the anti-entropy thread.
@@ -421,7 +444,12 @@ mod tests {
         engine.sync().unwrap();
         println!("wrote {n} keys in {:.2} s", started.elapsed().as_secs_f64());
         let slots = Arc::new(RwLock::new(SlotMap::even(3)));
-        let sm = KvStateMachine::new(engine.clone(), slots, Arc::default());
+        let sm = KvStateMachine::new(
+            engine.clone(),
+            slots,
+            Arc::default(),
+            Arc::new(crate::meta::MapView::new(Default::default())),
+        );
         for round in 0..3 {
             let t0 = Instant::now();
             let job = sm.digest(1).expect("a digest job");
@@ -448,7 +476,12 @@ mod tests {
             string(16000, "c", "z"),
         ]));
         let slots = Arc::new(RwLock::new(SlotMap::even(3)));
-        let sm = KvStateMachine::new(engine.clone(), slots, Arc::default());
+        let sm = KvStateMachine::new(
+            engine.clone(),
+            slots,
+            Arc::default(),
+            Arc::new(crate::meta::MapView::new(Default::default())),
+        );
         let job = sm.digest(2).expect("a digest job");
         // Point in time: a write after the job was made is not seen.
         let mut b = WriteBatch::new();

@@ -13,7 +13,9 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
-use redraft_cluster::bus::{Bus, BusConfig, BusInbox, GossipState, TlsPaths};
+use redraft_cluster::bus::{
+    Bus, BusConfig, BusInbox, GossipState, JoinFuture, JoinReply, TlsPaths,
+};
 use redraft_cluster::{RaftMessage, RaftRouter, ShardId, Transport};
 use redraft_resp::Reply;
 
@@ -42,7 +44,12 @@ impl BusInbox for Inbox {
 
     fn gossip_state(&self) -> GossipState {
         match self.node.upgrade() {
-            Some(node) => crate::gossip::state_of(&node.gossip, &node.raft.shards()),
+            Some(node) => {
+                let mut state = crate::gossip::state_of(&node.gossip, &node.raft.shards());
+                let map = node.map.get();
+                state.map = (map.epoch > 0).then_some(map);
+                state
+            }
             None => GossipState::default(),
         }
     }
@@ -50,7 +57,23 @@ impl BusInbox for Inbox {
     fn on_gossip(&self, state: GossipState) {
         if let Some(node) = self.node.upgrade() {
             node.gossip.merge(&state);
+            if let Some(map) = &state.map {
+                node.map.learn(map);
+            }
         }
+    }
+
+    fn join(&self, addr: String) -> JoinFuture {
+        let node = self.node.upgrade();
+        Box::pin(async move {
+            match node {
+                Some(node) => crate::membership::handle_join(&node, addr).await,
+                None => JoinReply {
+                    error: "node shutting down".into(),
+                    ..Default::default()
+                },
+            }
+        })
     }
 }
 
@@ -65,19 +88,12 @@ impl Transport for BusTransport {
 /// Starts the bus of a multi-node cluster and plugs it into the node's
 /// Raft store; `None` for a one-node cluster.
 pub async fn start(node: &Arc<Node>) -> io::Result<Option<Bus>> {
-    if node.nodes.len() < 2 {
+    if node.nodes().len() < 2 {
         return Ok(None);
     }
     let cfg = &node.config;
     let listen = cfg.bus_addr(SocketAddr::new(cfg.bind, cfg.port));
-    let tls = match (&cfg.tls_cert, &cfg.tls_key, &cfg.tls_ca) {
-        (Some(cert), Some(key), Some(ca)) => Some(TlsPaths {
-            cert: cert.clone(),
-            key: key.clone(),
-            ca: ca.clone(),
-        }),
-        _ => None,
-    };
+    let tls = tls_paths(cfg);
     let bus = Bus::start(
         BusConfig {
             node_id: node.raft_id(),
@@ -91,11 +107,23 @@ pub async fn start(node: &Arc<Node>) -> io::Result<Option<Bus>> {
     )
     .await
     .map_err(|e| io::Error::new(e.kind(), format!("cluster bus on {listen}: {e}")))?;
-    for peer in node.nodes.iter().filter(|p| p.id != node.raft_id()) {
+    for peer in node.nodes().iter().filter(|p| p.id != node.raft_id()) {
         bus.set_peer(peer.id, cfg.bus_addr(peer.addr));
     }
     node.transport.set(Arc::new(BusTransport(bus.clone())));
     let _ = node.bus.set(bus.clone());
     tracing::info!(%listen, plaintext = bus.is_plaintext(), "cluster bus ready");
     Ok(Some(bus))
+}
+
+/// The bus's TLS files, when all three flags are given.
+pub fn tls_paths(cfg: &crate::config::Config) -> Option<TlsPaths> {
+    match (&cfg.tls_cert, &cfg.tls_key, &cfg.tls_ca) {
+        (Some(cert), Some(key), Some(ca)) => Some(TlsPaths {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca: ca.clone(),
+        }),
+        _ => None,
+    }
 }

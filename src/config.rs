@@ -51,6 +51,13 @@ pub struct Config {
     #[arg(long, value_delimiter = ',', value_parser = parse_peer)]
     pub peers: Vec<PeerSpec>,
 
+    /// Join the running cluster that the node at this client address
+    /// (HOST:PORT) belongs to, instead of founding one with `--peers`. The
+    /// cluster gives this node its id (kept in the data folder: a restart
+    /// rejoins as the same node) and moves replicas onto it.
+    #[arg(long, conflicts_with = "peers")]
+    pub join: Option<std::net::SocketAddr>,
+
     /// The cluster bus listens on the client port plus this offset
     /// (Redis's convention: 10000).
     #[arg(long, default_value_t = 10_000)]

@@ -125,8 +125,8 @@ fn propose_error_reply(node: &Node, slot: Slot, e: &ProposeError) -> Reply {
 
 /// `-MOVED <slot> <ip>:<port>` to the node with Raft id `leader`.
 fn moved(node: &Node, slot: Slot, leader: u64) -> Reply {
-    match node.nodes.iter().find(|n| n.id == leader) {
-        Some(n) => Reply::error(format!("MOVED {slot} {}", n.addr)),
+    match node.node_addr(leader) {
+        Some(addr) => Reply::error(format!("MOVED {slot} {addr}")),
         None => Reply::error("CLUSTERDOWN The cluster is down"),
     }
 }
@@ -147,9 +147,9 @@ fn redirect(node: &Node, shard: ShardId, slot: Slot) -> Reply {
             return moved(node, slot, l.leader);
         }
         let guess = crate::node::placement(
-            &node.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
+            &node.nodes().iter().map(|n| n.id).collect::<Vec<_>>(),
             &[shard],
-            node.config.replicas,
+            node.replicas(),
         )
         .first()
         .and_then(|b| b.preferred_leader);

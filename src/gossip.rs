@@ -4,7 +4,9 @@
 //! leader's term and the shard's voters: first-hand for the shards it
 //! hosts (its own replica's Raft state), second-hand for the others. A
 //! receiver keeps, per shard, the entry with the highest term (Raft elects
-//! at most one leader per term, so a higher term is always newer news).
+//! at most one leader per term, so a higher term is always newer news),
+//! and within a term the one with the newer configuration (voters change
+//! by conf change without a new term).
 //! With that, every node answers MOVED and CLUSTER SLOTS/SHARDS/NODES for
 //! every slot, also in clusters where shards live on a subset of the nodes.
 //!
@@ -32,7 +34,7 @@ impl GossipTable {
         let mut leads = self.leads.write();
         for l in &state.leads {
             match leads.get(&l.shard) {
-                Some(old) if old.term >= l.term => {}
+                Some(old) if (old.term, old.conf_index) >= (l.term, l.conf_index) => {}
                 _ => {
                     leads.insert(l.shard, l.clone());
                 }
@@ -46,6 +48,7 @@ impl GossipTable {
         self.merge(&GossipState {
             from_node: 0,
             leads: vec![lead],
+            map: None,
         });
     }
 
@@ -77,12 +80,14 @@ pub fn state_of(table: &GossipTable, local: &[ShardInfo]) -> GossipState {
                 term: info.term,
                 leader,
                 voters: info.voters.clone(),
+                conf_index: info.conf_index,
             });
         }
     }
     GossipState {
         from_node: 0,
         leads: table.leads(),
+        map: None,
     }
 }
 
@@ -109,7 +114,30 @@ mod tests {
             term,
             leader,
             voters: vec![1, 2, 3],
+            conf_index: 5,
         }
+    }
+
+    #[test]
+    fn within_a_term_the_newer_configuration_wins() {
+        let t = GossipTable::default();
+        let moved = ShardLead {
+            voters: vec![1, 2, 4],
+            conf_index: 40,
+            ..lead(1, 5, 2)
+        };
+        t.merge(&GossipState {
+            from_node: 2,
+            leads: vec![moved.clone()],
+            map: None,
+        });
+        // A second-hand copy of the old configuration, same term.
+        t.merge(&GossipState {
+            from_node: 3,
+            leads: vec![lead(1, 5, 2)],
+            map: None,
+        });
+        assert_eq!(t.lead(1), Some(moved));
     }
 
     #[test]
@@ -118,10 +146,12 @@ mod tests {
         t.merge(&GossipState {
             from_node: 2,
             leads: vec![lead(1, 5, 2), lead(2, 3, 3)],
+            map: None,
         });
         t.merge(&GossipState {
             from_node: 3,
             leads: vec![lead(1, 4, 3), lead(2, 7, 1)],
+            map: None,
         });
         assert_eq!(t.lead(1).unwrap().leader, 2);
         assert_eq!(t.lead(2).unwrap().leader, 1);

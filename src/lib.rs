@@ -16,6 +16,10 @@
 //! - [`node`]: what a node owns: engine, Raft store, clients, slot map.
 //! - [`expire`]: the active expiry sweeper (proposes deletions of expired
 //!   keys on the shards this node leads).
+//! - [`meta`]: the cluster map this node goes by, and the metadata group's
+//!   state machine (shard 0).
+//! - [`membership`]: joining, the first map, and moving replicas to the
+//!   ring placement of the map's nodes.
 //!
 //! ## Invariants
 //! - A write is acknowledged only after its Raft entry is durable on a
@@ -24,8 +28,9 @@
 //! - Replies leave a connection in the order requests arrived.
 //!
 //! ## CAVEATS
-//! - Membership is static: the nodes of `--peers`, and the replicas the
-//!   placement gave each shard at bootstrap.
+//! - Nodes can join (`--join`) but not yet leave (no drain), and a node
+//!   down for long is not replaced; slot ranges are fixed by the shard
+//!   count.
 
 pub mod apply;
 pub mod blocking;
@@ -42,6 +47,8 @@ pub mod expire;
 pub mod gossip;
 pub mod info;
 pub mod keyspace;
+pub mod membership;
+pub mod meta;
 pub mod node;
 pub mod proposal;
 pub mod server;

@@ -69,8 +69,15 @@ async fn run(config: Config) -> std::io::Result<()> {
             .install()
             .map_err(|e| std::io::Error::other(format!("metrics endpoint {addr}: {e}")))?;
     }
-    let node = Node::open(config)?;
-    let _bus = redraft::bus::start(&node).await?;
+    let joined_map = match config.join {
+        Some(seed) => join(&config, seed).await?,
+        None => None,
+    };
+    let node = Node::open_with_map(config, joined_map)?;
+    let bus = redraft::bus::start(&node).await?;
+    let _membership = bus
+        .is_some()
+        .then(|| redraft::membership::spawn(node.clone()));
     // Active expiry: proposes deletions of expired keys on the led shards.
     let _sweeper = redraft::expire::spawn(node.clone());
     tracing::info!(node_id = %node.node_id, %addr, engine = node.engine.name(), "redraft ready to accept connections");
@@ -82,6 +89,27 @@ async fn run(config: Config) -> std::io::Result<()> {
     }
     node.shutdown();
     Ok(())
+}
+
+/// `--join`: asks the cluster for an id the first time (a restart keeps
+/// the one it was given) and returns the map that includes this node.
+async fn join(
+    config: &Config,
+    seed: std::net::SocketAddr,
+) -> std::io::Result<Option<redraft_cluster::meta::ClusterMap>> {
+    if redraft::node::joined_id(&config.dir)?.is_some() {
+        return Ok(None);
+    }
+    if config.dir.join("raft").exists() {
+        return Err(std::io::Error::other(format!(
+            "--join: the data folder {} holds a node of another cluster; use an empty folder",
+            config.dir.display()
+        )));
+    }
+    let (id, map) = redraft::membership::join_cluster(config, seed).await?;
+    redraft::node::save_joined_id(&config.dir, id)?;
+    tracing::info!(node = id, epoch = map.epoch, %seed, "joined the cluster");
+    Ok(Some(map))
 }
 
 async fn sigterm() {

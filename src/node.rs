@@ -83,8 +83,16 @@ pub struct Node {
     pub node_id: String,
     pub engine: Arc<dyn Engine>,
     pub raft: RaftRouter<Reply>,
-    /// Every node of the cluster (this one included), by Raft id.
-    pub nodes: Vec<PeerSpec>,
+    /// This node's Raft id (from `--raft-id`, or given when it joined).
+    raft_id: u64,
+    /// Whether this node joined a running cluster (`--join`) rather than
+    /// founding it (`--peers`).
+    pub joined: bool,
+    /// Every node of the cluster (this one included), by Raft id: the
+    /// cluster map's, or the founding `--peers` before there is a map.
+    nodes: RwLock<Vec<PeerSpec>>,
+    /// The newest cluster map this node has seen (see `crate::meta`).
+    pub map: Arc<crate::meta::MapView>,
     /// Where Raft messages leave; the cluster bus once it is started.
     pub transport: Arc<LateTransport>,
     /// The cluster bus, once started (multi-node clusters only).
@@ -105,26 +113,104 @@ pub struct Node {
     shutdown_requested: tokio::sync::Notify,
 }
 
+/// The file in the data folder that holds the Raft id a node was given
+/// when it joined a running cluster.
+const JOINED_ID_FILE: &str = "joined-node-id";
+
+/// The Raft id this data folder was given when it joined a cluster.
+pub fn joined_id(dir: &std::path::Path) -> io::Result<Option<u64>> {
+    match std::fs::read_to_string(dir.join(JOINED_ID_FILE)) {
+        Ok(s) => s.trim().parse().map(Some).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{JOINED_ID_FILE}: '{}' is not a node id", s.trim()),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records the Raft id this data folder was given by the cluster it joined
+/// (durably, before the node uses it).
+pub fn save_joined_id(dir: &std::path::Path, id: u64) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{JOINED_ID_FILE}.tmp"));
+    std::fs::write(&tmp, format!("{id}\n"))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, dir.join(JOINED_ID_FILE))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// The nodes of `map` as peer specs.
+fn map_nodes(map: &redraft_cluster::meta::ClusterMap) -> Vec<PeerSpec> {
+    redraft_cluster::meta::node_addrs(map)
+        .into_iter()
+        .map(|(id, addr)| PeerSpec { id, addr })
+        .collect()
+}
+
 impl Node {
     /// Opens (or creates) the node's data folder and starts its Raft store.
+    /// A node that joined a cluster (`joined_id` in its folder) takes its
+    /// id from there and `map` (the join's answer, or the map it kept)
+    /// for its peers; it bootstraps no shard: leaders add it to theirs.
     pub fn open(config: Config) -> io::Result<Arc<Node>> {
+        Self::open_with_map(config, None)
+    }
+
+    /// [`Node::open`], with the map a join just answered.
+    pub fn open_with_map(
+        config: Config,
+        joined_map: Option<redraft_cluster::meta::ClusterMap>,
+    ) -> io::Result<Arc<Node>> {
         std::fs::create_dir_all(&config.dir)?;
-        let nodes = config.nodes();
-        let me = config.raft_id.max(1);
+        let joined = joined_id(&config.dir)?;
+        let engine = engine::open(config.engine, &config.dir.join(config.engine.as_str()))?;
+        let mut map = crate::meta::load_node_map(engine.as_ref())?;
+        if let Some(m) = joined_map.filter(|m| m.epoch > map.epoch) {
+            crate::meta::store_node_map(engine.as_ref(), &m)?;
+            map = m;
+        }
+        let me = joined.unwrap_or(config.raft_id.max(1));
+        let nodes = if map.epoch > 0 {
+            map_nodes(&map)
+        } else {
+            config.nodes()
+        };
         if !nodes.iter().any(|n| n.id == me) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("--raft-id {me} is not one of the --peers"),
+                match joined {
+                    Some(id) => format!("node {id} (joined) is not in the cluster map it kept"),
+                    None => format!("--raft-id {me} is not one of the --peers"),
+                },
             ));
         }
         let node_id = redis_node_id(me);
-        let engine = engine::open(config.engine, &config.dir.join(config.engine.as_str()))?;
-        let slots = Arc::new(RwLock::new(SlotMap::even(config.shard_count())));
-        let ids: Vec<u64> = nodes.iter().map(|n| n.id).collect();
-        let shards: Vec<ShardBootstrap> = placement(&ids, &slots.read().shards(), config.replicas)
-            .into_iter()
-            .filter(|b| b.voters.contains(&me))
-            .collect();
+        let shard_count = if map.shard_count > 0 {
+            u16::try_from(map.shard_count).unwrap_or(redraft_cluster::SLOT_COUNT)
+        } else {
+            config.shard_count()
+        };
+        let slots = Arc::new(RwLock::new(SlotMap::even(shard_count)));
+        // The founders bootstrap the data shards on the ring of the
+        // founding nodes, and the metadata group on the first of them.
+        let mut shards: Vec<ShardBootstrap> = Vec::new();
+        if joined.is_none() {
+            let founders: Vec<u64> = config.nodes().iter().map(|n| n.id).collect();
+            shards = placement(&founders, &slots.read().shards(), config.replicas);
+            if founders.len() >= 2 {
+                let voters = redraft_cluster::meta::meta_voters(&founders);
+                shards.push(ShardBootstrap {
+                    shard: redraft_cluster::meta::META_SHARD,
+                    preferred_leader: voters.first().copied(),
+                    voters,
+                });
+            }
+            shards.retain(|b| b.voters.contains(&me));
+        }
+        let map = Arc::new(crate::meta::MapView::new(map));
         let transport = Arc::new(LateTransport::default());
         let blocking = Arc::new(crate::blocking::Blocking::default());
         let raft_cfg = RaftConfig {
@@ -141,7 +227,7 @@ impl Node {
             raft_cfg,
             &config.dir.join("raft"),
             &shards,
-            KvStateMachine::new(engine.clone(), slots.clone(), blocking.clone()),
+            KvStateMachine::new(engine.clone(), slots.clone(), blocking.clone(), map.clone()),
             transport.clone(),
         )?;
         Ok(Arc::new(Node {
@@ -150,7 +236,10 @@ impl Node {
             node_id,
             engine,
             raft,
-            nodes,
+            raft_id: me,
+            joined: joined.is_some(),
+            nodes: RwLock::new(nodes),
+            map,
             transport,
             bus: std::sync::OnceLock::new(),
             slots,
@@ -171,7 +260,48 @@ impl Node {
 
     /// This node's Raft id.
     pub fn raft_id(&self) -> u64 {
-        self.config.raft_id.max(1)
+        self.raft_id
+    }
+
+    /// Every node of the cluster (this one included), sorted by id.
+    pub fn nodes(&self) -> Vec<PeerSpec> {
+        self.nodes.read().clone()
+    }
+
+    /// The client address of node `id`, if it is known.
+    pub fn node_addr(&self, id: u64) -> Option<std::net::SocketAddr> {
+        self.nodes
+            .read()
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.addr)
+    }
+
+    /// Replicas per shard: the cluster map's, else `--replicas`.
+    pub fn replicas(&self) -> usize {
+        match self.map.get().replicas {
+            0 => self.config.replicas,
+            r => r as usize,
+        }
+    }
+
+    /// Takes a newer cluster map's nodes (keeping it for restarts); returns
+    /// the nodes that were not known before.
+    pub fn adopt_map(&self) -> io::Result<Vec<PeerSpec>> {
+        let map = self.map.get();
+        if map.epoch == 0 {
+            return Ok(Vec::new());
+        }
+        crate::meta::store_node_map(self.engine.as_ref(), &map)?;
+        let fresh = map_nodes(&map);
+        let mut nodes = self.nodes.write();
+        let added: Vec<PeerSpec> = fresh
+            .iter()
+            .filter(|n| !nodes.iter().any(|o| o.id == n.id && o.addr == n.addr))
+            .copied()
+            .collect();
+        *nodes = fresh;
+        Ok(added)
     }
 
     /// The slots whose keys this node answers keyless reads about (KEYS,
@@ -187,7 +317,7 @@ impl Node {
                     self.raft.hosts(*s)
                 } else {
                     self.raft.is_leader(*s)
-                        || (self.nodes.len() < 2
+                        || (self.nodes.read().len() < 2
                             && self.raft.shard_info(*s).is_some_and(|i| i.leader.is_none()))
                 }
             })
@@ -205,12 +335,16 @@ impl Node {
     /// the shards it does not host, what gossip says of them.
     pub fn known_shards(&self) -> Vec<redraft_cluster::ShardInfo> {
         let mut known = self.raft.shards();
+        // The metadata group owns no slots: not a shard clients see.
+        known.retain(|i| i.shard != redraft_cluster::meta::META_SHARD);
         let hosted: std::collections::HashSet<ShardId> = known.iter().map(|i| i.shard).collect();
         known.extend(
             self.gossip
                 .leads()
                 .iter()
-                .filter(|l| !hosted.contains(&l.shard))
+                .filter(|l| {
+                    !hosted.contains(&l.shard) && l.shard != redraft_cluster::meta::META_SHARD
+                })
                 .map(crate::gossip::remote_info),
         );
         known

@@ -9,6 +9,7 @@
 //!
 //! Modules:
 //! - [`slots`]: `CRC16 mod 16384` with hash tags, slot ranges.
+//! - [`meta`]: the cluster map, state of the metadata group (shard 0).
 //! - [`placement`]: replica sets on a consistent-hash ring, balanced
 //!   preferred leaders, and how many replicas a membership change moves.
 //! - [`raft`]: the multi-raft store: one thread drives every local replica
@@ -22,10 +23,10 @@
 //!   that index produced, so a restart replays exactly the entries after it.
 //!
 //! ## CAVEATS
-//! - Membership is static (the replicas a shard was bootstrapped with); no
-//!   conf changes are proposed yet.
+//! - Slot ranges are fixed by the shard count (no split or migration yet).
 
 pub mod bus;
+pub mod meta;
 pub mod placement;
 pub mod raft;
 pub mod slots;

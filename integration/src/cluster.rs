@@ -107,6 +107,8 @@ pub struct ShardRole {
     pub leader: u64,
     pub commit: u64,
     pub applied: u64,
+    /// The shard's voters, node ids.
+    pub voters: Vec<u64>,
 }
 
 /// The parts of `INFO replication` the tests read.
@@ -168,6 +170,9 @@ impl ReplicationInfo {
                             "leader" => s.leader = num(),
                             "commit" => s.commit = num(),
                             "applied" => s.applied = num(),
+                            "voters" => {
+                                s.voters = v.split('/').filter_map(|x| x.parse().ok()).collect()
+                            }
                             _ => {}
                         }
                     }
@@ -378,6 +383,32 @@ impl TestCluster {
 
     pub fn len(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// Starts one more node that joins the cluster through node `seed`
+    /// (`--join`); returns its index once it answers PING. The cluster
+    /// gives it the next node id (index + 1 while no node was removed).
+    pub fn join_node(&mut self, seed: usize) -> Result<usize, String> {
+        let i = self.nodes.len();
+        let host = self.opts.host(i);
+        let mut args = vec![
+            "--bind".to_string(),
+            host.to_string(),
+            "--join".to_string(),
+            self.nodes[seed].addr(),
+        ];
+        args.extend(self.opts.args.iter().cloned());
+        let node = TestNode::try_start(
+            NodeOpts::new()
+                .redraft_only()
+                .port(free_port_pair(BUS_PORT_OFFSET))
+                .host(host)
+                .ready_timeout(self.opts.ready_timeout)
+                .args(args),
+        )?;
+        self.nodes.push(node);
+        self.paused.push(false);
+        Ok(i)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -726,7 +757,7 @@ mod tests {
     #[test]
     fn parses_info_replication() {
         let text = "# Replication\r\nrole:master\r\n\
-                    shard0:role=leader,term=3,leader=1,commit=42,applied=41\r\n\
+                    shard0:role=leader,term=3,leader=1,commit=42,applied=41,voters=1/2/3\r\n\
                     shard1:role=follower,term=2,leader=2,commit=7,applied=7\r\n\
                     snapshots_sent:2\r\nsnapshots_received:1\r\n";
         let info = ReplicationInfo::parse(text);
@@ -741,7 +772,8 @@ mod tests {
                 term: 3,
                 leader: 1,
                 commit: 42,
-                applied: 41
+                applied: 41,
+                voters: vec![1, 2, 3],
             }
         );
         assert_eq!(info.shards[&1].role, "follower");

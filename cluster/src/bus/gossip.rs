@@ -31,13 +31,17 @@ pub struct ShardLead {
     pub leader: u64,
     /// The shard's voters, sorted.
     pub voters: Vec<u64>,
+    /// The log index of the configuration `voters` come from.
+    pub conf_index: u64,
 }
 
 /// One side of a gossip exchange.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GossipState {
     pub from_node: u64,
     pub leads: Vec<ShardLead>,
+    /// The sender's cluster map, when it has one.
+    pub map: Option<crate::meta::ClusterMap>,
 }
 
 impl GossipState {
@@ -52,19 +56,27 @@ impl GossipState {
                     term: l.term,
                     leader: l.leader,
                     voters: l.voters.clone(),
+                    conf_index: l.conf_index,
                 })
                 .collect(),
+            map: self
+                .map
+                .as_ref()
+                .map(crate::meta::encode)
+                .unwrap_or_default()
+                .into(),
         }
     }
 
-    /// Decodes a received state; entries without a leader are dropped.
+    /// Decodes a received state; entries without a leader, and a map that
+    /// does not decode, are dropped.
     pub(super) fn from_proto(p: proto::GossipState) -> GossipState {
         GossipState {
             from_node: p.from_node,
             leads: p
                 .leads
                 .into_iter()
-                .filter(|l| l.leader != 0 && l.shard != 0)
+                .filter(|l| l.leader != 0)
                 .map(|l| {
                     let mut voters = l.voters;
                     voters.sort_unstable();
@@ -74,9 +86,13 @@ impl GossipState {
                         term: l.term,
                         leader: l.leader,
                         voters,
+                        conf_index: l.conf_index,
                     }
                 })
                 .collect(),
+            map: (!p.map.is_empty())
+                .then(|| crate::meta::decode(&p.map))
+                .flatten(),
         }
     }
 }

@@ -85,7 +85,7 @@
 
 mod gossip;
 mod peer;
-mod proto;
+pub(crate) mod proto;
 mod server;
 mod tls;
 
@@ -184,6 +184,50 @@ pub trait BusInbox: Send + Sync + 'static {
     }
     /// A peer's gossip arrived (it called us, or answered our call).
     fn on_gossip(&self, _state: GossipState) {}
+    /// A node asks to join the cluster with client address `addr`. The
+    /// default refuses (a bus without a cluster map behind it).
+    fn join(&self, addr: String) -> JoinFuture {
+        let _ = addr;
+        Box::pin(async {
+            JoinReply {
+                error: "this node does not take joins".into(),
+                ..Default::default()
+            }
+        })
+    }
+}
+
+/// What [`BusInbox::join`] answers, later.
+pub type JoinFuture = std::pin::Pin<Box<dyn std::future::Future<Output = JoinReply> + Send>>;
+
+pub use proto::JoinReply;
+
+/// Asks the node whose bus listens at `seed` to let this node join with
+/// client address `addr`. One call, no retries (the caller follows
+/// `JoinReply::leader`).
+pub async fn join(
+    seed: SocketAddr,
+    tls: Option<&TlsPaths>,
+    addr: &str,
+) -> std::io::Result<JoinReply> {
+    let client_tls = match tls {
+        Some(paths) => Some(tls::load(paths)?.client),
+        None => None,
+    };
+    let channel = peer::connect_with(client_tls.as_ref(), seed)
+        .await
+        .map_err(|e| std::io::Error::other(format!("cluster bus at {seed}: {e}")))?;
+    let mut rpc = peer::client(channel);
+    let reply = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        rpc.join(proto::JoinRequest {
+            addr: addr.to_string(),
+        }),
+    )
+    .await
+    .map_err(|_| std::io::Error::other(format!("join via {seed}: no answer in 30 s")))?
+    .map_err(|s| std::io::Error::other(format!("join via {seed}: {s}")))?;
+    Ok(reply.into_inner())
 }
 
 /// Counts of the bus's traffic since start.

@@ -13,7 +13,7 @@ use raft::eraftpb::{Message, MessageType};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tracing::{debug, warn};
 
 use super::proto::bus_client::BusClient;
@@ -145,7 +145,15 @@ async fn addr_changed(rx: &mut watch::Receiver<SocketAddr>) {
 
 /// Opens a connection (TCP, TLS when configured, HTTP/2) to `addr`.
 pub(super) async fn connect(shared: &Shared, addr: SocketAddr) -> Result<Channel, String> {
-    let scheme = if shared.client_tls.is_some() {
+    connect_with(shared.client_tls.as_ref(), addr).await
+}
+
+/// Connects to the bus at `addr`, over TLS with `client_tls` if given.
+pub(super) async fn connect_with(
+    client_tls: Option<&ClientTlsConfig>,
+    addr: SocketAddr,
+) -> Result<Channel, String> {
+    let scheme = if client_tls.is_some() {
         "https"
     } else {
         "http"
@@ -159,7 +167,7 @@ pub(super) async fn connect(shared: &Shared, addr: SocketAddr) -> Result<Channel
         .keep_alive_while_idle(true)
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW);
-    if let Some(tls) = &shared.client_tls {
+    if let Some(tls) = client_tls {
         endpoint = endpoint
             .tls_config(tls.clone())
             .map_err(|e| format!("{e:?}"))?;

@@ -10,7 +10,9 @@ use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, warn};
 
 use super::proto::bus_server::{Bus as BusRpc, BusServer};
-use super::proto::{GossipState, RaftBatch, RaftDone, SnapshotChunk, SnapshotDone};
+use super::proto::{
+    GossipState, JoinReply, JoinRequest, RaftBatch, RaftDone, SnapshotChunk, SnapshotDone,
+};
 use super::{Shared, MAX_GRPC_MESSAGE_BYTES};
 
 /// Preallocation cap for a snapshot's data (it grows past this as chunks
@@ -154,5 +156,13 @@ impl BusRpc for Service {
             self.shared.inbox.on_gossip(theirs);
         }
         Ok(Response::new(self.shared.local_gossip()))
+    }
+
+    async fn join(&self, request: Request<JoinRequest>) -> Result<Response<JoinReply>, Status> {
+        if self.shared.is_shut_down() {
+            return Err(Status::unavailable("cluster bus shutting down"));
+        }
+        let addr = request.into_inner().addr;
+        Ok(Response::new(self.shared.inbox.join(addr).await))
     }
 }

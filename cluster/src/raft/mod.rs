@@ -240,6 +240,9 @@ pub struct ShardInfo {
     pub voters: Vec<u64>,
     /// Raft ids of the group's learners (non-voting replicas), sorted.
     pub learners: Vec<u64>,
+    /// The log index of the configuration `voters` and `learners` come
+    /// from (a conf change entry, or the snapshot that carried it).
+    pub conf_index: u64,
     /// Until when this leader may serve reads without a quorum round.
     pub lease_until: Option<std::time::Instant>,
 }

@@ -10,7 +10,9 @@
 //! (consistent at the applied index, because apply runs on the same thread)
 //! and parks the snapshot here. raft-rs retries on the next heartbeat
 //! response and then gets it. A parked snapshot is reused for every
-//! follower that needs one until log compaction makes it useless.
+//! follower that needs one until log compaction makes it useless, or
+//! until a replica that its configuration does not name asks (a replica
+//! added since: it would refuse it).
 
 use std::sync::Arc;
 
@@ -86,13 +88,24 @@ impl Storage for PeerStorage {
         self.mem.last_index()
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
         let first = self.mem.first_index()?;
         let mut slot = self.snap.lock();
         if let Some(s) = &slot.ready {
             let index = s.get_metadata().index;
+            let cs = s.get_metadata().get_conf_state();
+            // A replica added after the snapshot was taken is not in its
+            // configuration and would refuse it.
+            let names_to = [
+                &cs.voters,
+                &cs.learners,
+                &cs.voters_outgoing,
+                &cs.learners_next,
+            ]
+            .iter()
+            .any(|ids| ids.contains(&to));
             // Usable if the log still continues right after it.
-            if index >= request_index && index + 1 >= first {
+            if index >= request_index && index + 1 >= first && names_to {
                 return Ok(s.clone());
             }
         }

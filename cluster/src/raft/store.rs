@@ -59,6 +59,10 @@ enum Msg<R> {
         shard: ShardId,
         to: u64,
     },
+    SetPreferredLeader {
+        shard: ShardId,
+        node: Option<u64>,
+    },
     /// Make `voters` the shard's voters (see [`RaftRouter::change_replicas`]).
     ChangeReplicas {
         shard: ShardId,
@@ -204,6 +208,12 @@ impl<R: Send + 'static> RaftRouter<R> {
         rx
     }
 
+    /// Sets the node that should lead `shard` when it is healthy (the
+    /// local leader hands leadership to it; see the balance check).
+    pub fn set_preferred_leader(&self, shard: ShardId, node: Option<u64>) {
+        let _ = self.tx.send(Msg::SetPreferredLeader { shard, node });
+    }
+
     /// The last published state of a local replica (one not initialised
     /// yet included: it has no voters).
     pub fn shard_info(&self, shard: ShardId) -> Option<ShardInfo> {
@@ -304,6 +314,8 @@ struct Peer<R> {
     /// A conf change removed this replica: it is destroyed after the
     /// Ready cycle that applied it.
     removed: bool,
+    /// The log index of the configuration in force.
+    conf_index: u64,
 }
 
 /// A replica change in progress on a leader.
@@ -588,6 +600,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             change: None,
             heard_leader_tick: 0,
             removed: false,
+            conf_index: persisted.compacted.0,
         };
         let lease = Duration::ZERO;
         publish(&mut peer, applied, lease);
@@ -841,6 +854,11 @@ impl<SM: StateMachine> RaftStore<SM> {
                 } else {
                     peer.reads_deferred
                         .push((ctx, PendingRead { deadline, cb }));
+                }
+            }
+            Msg::SetPreferredLeader { shard, node } => {
+                if let Some(peer) = self.peer_mut(shard) {
+                    peer.preferred_leader = node;
                 }
             }
             Msg::ChangeReplicas { shard, voters, cb } => {
@@ -1151,6 +1169,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             );
         }
         let (snap_index, snap_term) = (meta.index, meta.term);
+        peer.conf_index = snap_index;
         if let Err(e) = peer.node.mut_store().mem.wl().apply_snapshot(snap) {
             fatal("apply snapshot", e);
         }
@@ -1855,6 +1874,7 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry, me: u64) {
             if !member {
                 peer.removed = true;
             }
+            peer.conf_index = e.index;
             peer.node.mut_store().mem.wl().set_conf_state(cs.clone());
             let mut batch = LogBatch::default();
             log.put_conf_state(&mut batch, peer.shard, &cs)
@@ -1918,6 +1938,7 @@ fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
         v
     };
     info.lease_until = lease_until;
+    info.conf_index = peer.conf_index;
     let shard = peer.shard.to_string();
     metrics::gauge!("redraft_shard_term", "shard" => shard.clone()).set(raft.term as f64);
     metrics::gauge!("redraft_shard_is_leader", "shard" => shard.clone())

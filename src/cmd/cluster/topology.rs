@@ -121,14 +121,14 @@ impl ClusterView {
             id: node.node_id.clone(),
             ip: node.config.announce_ip(),
             port: node.config.port,
-            raft_id: node.config.raft_id.max(1),
+            raft_id: node.raft_id(),
         };
         let map = node.slots.read().ranges.clone();
-        if node.nodes.len() < 2 {
-            return ClusterView::build(&me, &map, &node.raft.shards());
+        let nodes = node.nodes();
+        if nodes.len() < 2 {
+            return ClusterView::build(&me, &map, &node.known_shards());
         }
-        let peers: Vec<PeerIdentity> = node
-            .nodes
+        let peers: Vec<PeerIdentity> = nodes
             .iter()
             .map(|p| PeerIdentity {
                 raft_id: p.id,

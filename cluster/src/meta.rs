@@ -1,0 +1,196 @@
+//! The cluster map: which nodes form the cluster (ids and addresses), how
+//! many shards split the slots, and how many replicas each has. It is the
+//! state of the metadata group (shard 0, on up to [`META_VOTERS`] nodes);
+//! every change is a [`MapCommand`] that group applies, and bumps the
+//! map's epoch. Nodes outside the group learn the map by gossip (the
+//! newest epoch wins).
+//!
+//! Which nodes hold which shard follows from the map (the consistent-hash
+//! ring of its nodes, see [`crate::placement`]); each shard's own Raft
+//! group records its voters, and each shard's leader moves its replicas
+//! until they match the ring.
+
+use std::net::SocketAddr;
+
+use prost::Message as _;
+
+pub use crate::bus::proto::{map_command, ClusterMap, MapCommand, NodeEntry};
+
+/// The metadata group has at most this many voters.
+pub const META_VOTERS: usize = 5;
+
+/// The metadata group's shard id.
+pub const META_SHARD: u64 = 0;
+
+/// The first map of a cluster founded by `nodes` (id and client address).
+pub fn initial(nodes: &[(u64, SocketAddr)], shard_count: u16, replicas: usize) -> ClusterMap {
+    let mut entries: Vec<NodeEntry> = nodes
+        .iter()
+        .map(|&(id, addr)| NodeEntry {
+            id,
+            addr: addr.to_string(),
+        })
+        .collect();
+    entries.sort_by_key(|n| n.id);
+    entries.dedup_by_key(|n| n.id);
+    ClusterMap {
+        epoch: 1,
+        next_id: entries.last().map_or(1, |n| n.id + 1),
+        nodes: entries,
+        shard_count: u32::from(shard_count),
+        replicas: replicas as u32,
+    }
+}
+
+/// The founding nodes that vote in the metadata group: the lowest ids.
+pub fn meta_voters(nodes: &[u64]) -> Vec<u64> {
+    let mut v = nodes.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v.truncate(META_VOTERS);
+    v
+}
+
+/// What applying a command answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The map was created (or already existed: `Init` changes nothing).
+    Initialized { epoch: u64 },
+    /// A node has this id (new, or it had joined before with this address).
+    Node { id: u64, epoch: u64 },
+    /// The command was not understood or not valid; the map is unchanged.
+    Refused(String),
+}
+
+/// Applies one command to `map`. Deterministic: every replica of the
+/// metadata group reaches the same map.
+pub fn apply(map: &mut ClusterMap, cmd: &MapCommand) -> Applied {
+    match &cmd.cmd {
+        Some(map_command::Cmd::Init(init)) => {
+            if map.epoch == 0 {
+                *map = init.clone();
+                map.epoch = map.epoch.max(1);
+            }
+            Applied::Initialized { epoch: map.epoch }
+        }
+        Some(map_command::Cmd::AddNode(addr)) => {
+            if map.epoch == 0 {
+                return Applied::Refused("the cluster map is not initialised yet".into());
+            }
+            if addr.parse::<SocketAddr>().is_err() {
+                return Applied::Refused(format!("'{addr}' is not an IP:PORT address"));
+            }
+            if let Some(n) = map.nodes.iter().find(|n| &n.addr == addr) {
+                return Applied::Node {
+                    id: n.id,
+                    epoch: map.epoch,
+                };
+            }
+            let id = map.next_id.max(1);
+            map.next_id = id + 1;
+            map.nodes.push(NodeEntry {
+                id,
+                addr: addr.clone(),
+            });
+            map.epoch += 1;
+            Applied::Node {
+                id,
+                epoch: map.epoch,
+            }
+        }
+        None => Applied::Refused("empty map command".into()),
+    }
+}
+
+/// Encodes a map (for the metadata group's snapshot and for gossip).
+pub fn encode(map: &ClusterMap) -> Vec<u8> {
+    map.encode_to_vec()
+}
+
+/// Decodes a map; `None` for bytes that are not one.
+pub fn decode(bytes: &[u8]) -> Option<ClusterMap> {
+    ClusterMap::decode(bytes).ok()
+}
+
+/// Encodes a command for proposing to the metadata group.
+pub fn encode_command(cmd: &MapCommand) -> Vec<u8> {
+    cmd.encode_to_vec()
+}
+
+/// Decodes a command read from the metadata group's log.
+pub fn decode_command(bytes: &[u8]) -> Option<MapCommand> {
+    MapCommand::decode(bytes).ok()
+}
+
+/// The map's nodes as `(id, client address)`; entries with an address
+/// that does not parse are skipped.
+pub fn node_addrs(map: &ClusterMap) -> Vec<(u64, SocketAddr)> {
+    map.nodes
+        .iter()
+        .filter_map(|n| n.addr.parse().ok().map(|a| (n.id, a)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    fn add(a: &str) -> MapCommand {
+        MapCommand {
+            cmd: Some(map_command::Cmd::AddNode(a.to_string())),
+        }
+    }
+
+    #[test]
+    fn init_then_joins_are_numbered_and_idempotent() {
+        let mut map = ClusterMap::default();
+        assert!(matches!(
+            apply(&mut map, &add("127.0.0.1:7004")),
+            Applied::Refused(_)
+        ));
+        let init = initial(&[(1, addr(7001)), (2, addr(7002)), (3, addr(7003))], 3, 3);
+        let cmd = MapCommand {
+            cmd: Some(map_command::Cmd::Init(init.clone())),
+        };
+        assert_eq!(apply(&mut map, &cmd), Applied::Initialized { epoch: 1 });
+        assert_eq!(map, init);
+        // A second Init changes nothing.
+        let other = initial(&[(9, addr(7009))], 1, 1);
+        let again = MapCommand {
+            cmd: Some(map_command::Cmd::Init(other)),
+        };
+        assert_eq!(apply(&mut map, &again), Applied::Initialized { epoch: 1 });
+        assert_eq!(map, init);
+        assert_eq!(
+            apply(&mut map, &add("127.0.0.1:7004")),
+            Applied::Node { id: 4, epoch: 2 }
+        );
+        // The same address joining again gets the same id, same epoch.
+        assert_eq!(
+            apply(&mut map, &add("127.0.0.1:7004")),
+            Applied::Node { id: 4, epoch: 2 }
+        );
+        assert_eq!(
+            apply(&mut map, &add("127.0.0.1:7005")),
+            Applied::Node { id: 5, epoch: 3 }
+        );
+        assert!(matches!(
+            apply(&mut map, &add("not an address")),
+            Applied::Refused(_)
+        ));
+        assert_eq!(map.epoch, 3);
+        assert_eq!(node_addrs(&map).len(), 5);
+        assert_eq!(decode(&encode(&map)), Some(map.clone()));
+        assert_eq!(decode_command(&encode_command(&add("x"))), Some(add("x")));
+    }
+
+    #[test]
+    fn meta_voters_are_the_lowest_five_ids() {
+        assert_eq!(meta_voters(&[7, 3, 1, 9, 2, 8, 4]), vec![1, 2, 3, 4, 7]);
+        assert_eq!(meta_voters(&[2, 1]), vec![1, 2]);
+    }
+}

@@ -1,0 +1,336 @@
+//! Elastic membership, end to end: nodes join a running cluster
+//! (`--join`) under load, the shard leaders move replicas onto them by
+//! conf change, and clients see nothing but redirects they follow.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use redraft_integration::cluster::{key_slot, ClusterOpts, ReplicationInfo, TestCluster};
+use redraft_integration::tools::assert_cluster_check_ok;
+use redraft_integration::wait_until;
+
+const SHARDS: u16 = 12;
+const REPLICAS: usize = 3;
+const WRITERS: usize = 8;
+/// Commands one writer sends at most (the load is bounded in count too).
+const MAX_OPS_PER_WRITER: u64 = 200_000;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+#[derive(Default)]
+struct Load {
+    stop: AtomicBool,
+    acks: AtomicU64,
+}
+
+/// What one writer did: keys acknowledged (each written once, with its
+/// number as value) and errors by kind.
+#[derive(Default)]
+struct WriterLog {
+    acked: Vec<(String, u64)>,
+    errors: BTreeMap<String, u64>,
+}
+
+/// One writer: SETs `grow:<id>:<n>` to `n` for n = 0, 1, … through the
+/// Rust cluster client (which follows MOVED and ASK and retries TRYAGAIN
+/// and CLUSTERDOWN), one command in flight, until told to stop.
+async fn writer(id: usize, client: redis::cluster::ClusterClient, load: Arc<Load>) -> WriterLog {
+    let mut log = WriterLog::default();
+    let mut conn = match client.get_async_connection().await {
+        Ok(c) => c,
+        Err(e) => {
+            *log.errors.entry(format!("connect: {e}")).or_default() += 1;
+            return log;
+        }
+    };
+    let mut n = 0u64;
+    while !load.stop.load(Ordering::Relaxed) && n < MAX_OPS_PER_WRITER {
+        let key = format!("grow:{id}:{n}");
+        let r = redis::cmd("SET")
+            .arg(&key)
+            .arg(n)
+            .query_async::<Value>(&mut conn)
+            .await;
+        match r {
+            Ok(Value::Okay) => {
+                log.acked.push((key, n));
+                load.acks.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(other) => {
+                *log.errors
+                    .entry(format!("unexpected {other:?}"))
+                    .or_default() += 1
+            }
+            Err(e) => {
+                let kind = e.code().unwrap_or("I/O or timeout").to_string();
+                *log.errors.entry(kind).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        n += 1;
+    }
+    log
+}
+
+/// Each data shard's voters, as its leader reports them.
+fn shard_voters(cluster: &TestCluster) -> BTreeMap<u32, BTreeSet<u64>> {
+    let mut out = BTreeMap::new();
+    for i in 0..cluster.len() {
+        let Ok(info) = cluster.replication(i) else {
+            continue;
+        };
+        for (shard, s) in info.shards {
+            if shard != 0 && s.role == "leader" {
+                out.insert(shard, s.voters.iter().copied().collect());
+            }
+        }
+    }
+    out
+}
+
+/// Where the ring puts each shard's replicas over nodes `1..=n`.
+fn ring_placement(n: u64) -> BTreeMap<u32, BTreeSet<u64>> {
+    let ids: Vec<u64> = (1..=n).collect();
+    let shards: Vec<u64> = (1..=u64::from(SHARDS)).collect();
+    redraft_cluster::placement::place(&ids, &shards, REPLICAS)
+        .into_iter()
+        .map(|b| (b.shard as u32, b.voters.into_iter().collect()))
+        .collect()
+}
+
+/// The shard (1-based, even split) owning `slot`.
+fn shard_of_slot(slot: u16) -> u32 {
+    let ranges = redraft_cluster::SlotRange::split_even(SHARDS);
+    ranges
+        .iter()
+        .position(|r| r.contains(slot))
+        .map_or(0, |i| i as u32 + 1)
+}
+
+/// Replica copies of keys that had to move between `before` and `after`
+/// placements, over all copies: `(moved, total)`.
+fn moved_fraction(
+    keys_per_shard: &BTreeMap<u32, u64>,
+    before: &BTreeMap<u32, BTreeSet<u64>>,
+    after: &BTreeMap<u32, BTreeSet<u64>>,
+) -> (u64, u64) {
+    let mut moved = 0;
+    let mut total = 0;
+    for (shard, &keys) in keys_per_shard {
+        let (Some(b), Some(a)) = (before.get(shard), after.get(shard)) else {
+            continue;
+        };
+        moved += a.difference(b).count() as u64 * keys;
+        total += a.len() as u64 * keys;
+    }
+    (moved, total)
+}
+
+/// Joins one node through node 1 and waits until every shard's voters are
+/// the ring's placement over the grown cluster; returns the key copies
+/// moved and the total.
+fn grow(cluster: &mut TestCluster, load: &Load, keys_per_shard: &BTreeMap<u32, u64>) -> (u64, u64) {
+    let before = shard_voters(cluster);
+    let i = cluster
+        .join_node(0)
+        .unwrap_or_else(|e| panic!("joining node: {e}\n{}", cluster.log_tails(20)));
+    let n = cluster.len() as u64;
+    let target = ring_placement(n);
+    let settled = wait_until(Instant::now() + Duration::from_secs(60), || {
+        shard_voters(cluster) == target
+    });
+    assert!(
+        settled,
+        "replicas never reached the ring placement over {n} nodes: have {:?}, want {target:?}\n{}",
+        shard_voters(cluster),
+        cluster.log_tails(200)
+    );
+    assert!(
+        !shard_voters(cluster)
+            .values()
+            .all(|v| !v.contains(&(i as u64 + 1))),
+        "the new node hosts nothing"
+    );
+    let acks = load.acks.load(Ordering::Relaxed);
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks.load(Ordering::Relaxed) > acks + 100
+        }),
+        "no writes acknowledged after node {} joined",
+        i + 1
+    );
+    moved_fraction(keys_per_shard, &before, &target)
+}
+
+#[test]
+fn a_cluster_grows_from_three_to_five_nodes_under_load() {
+    let mut cluster = TestCluster::start(
+        ClusterOpts::new()
+            .shards(SHARDS)
+            .args(["--anti-entropy-secs", "1"]),
+    );
+    let rt = runtime();
+    let load = Arc::new(Load::default());
+    struct StopOnDrop(Arc<Load>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.stop.store(true, Ordering::Relaxed);
+        }
+    }
+    let _stop = StopOnDrop(load.clone());
+    let client = cluster
+        .client_builder(&[0, 1, 2])
+        .retries(10)
+        .build()
+        .expect("cluster client");
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|id| rt.spawn(writer(id, client.clone(), load.clone())))
+        .collect();
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks.load(Ordering::Relaxed) > 2_000
+        }),
+        "no load before the first join"
+    );
+    // Keys per shard for the moved-data figure: the load spreads keys
+    // evenly over the slots; count what was written so far by slot.
+    let mut keys_per_shard: BTreeMap<u32, u64> = BTreeMap::new();
+    let written = load.acks.load(Ordering::Relaxed) / WRITERS as u64;
+    for id in 0..WRITERS {
+        for n in 0..written {
+            let slot = key_slot(format!("grow:{id}:{n}").as_bytes());
+            *keys_per_shard.entry(shard_of_slot(slot)).or_default() += 1;
+        }
+    }
+
+    let mut figures = Vec::new();
+    for n in [3u64, 4] {
+        let (moved, total) = grow(&mut cluster, &load, &keys_per_shard);
+        let fraction = moved as f64 / total as f64;
+        let ideal = 1.0 / (n + 1) as f64;
+        println!(
+            "membership: {n}->{} nodes moved {moved} of {total} key copies = {:.1}% \
+             (ideal 1/{} = {:.1}%, {:.2}x)",
+            n + 1,
+            fraction * 100.0,
+            n + 1,
+            ideal * 100.0,
+            fraction / ideal
+        );
+        figures.push((n, fraction / ideal));
+    }
+
+    // Leaders spread over the five nodes.
+    let max_leads = usize::from(SHARDS).div_ceil(cluster.len()) + 1;
+    let balanced = wait_until(Instant::now() + Duration::from_secs(30), || {
+        let mut per_node: BTreeMap<usize, usize> = BTreeMap::new();
+        for i in 0..cluster.len() {
+            let Ok(info) = cluster.replication(i) else {
+                return false;
+            };
+            let leads = info
+                .shards
+                .iter()
+                .filter(|(&s, r)| s != 0 && r.role == "leader")
+                .count();
+            per_node.insert(i, leads);
+        }
+        per_node.values().all(|&l| l <= max_leads)
+    });
+    assert!(balanced, "a node leads more than {max_leads} shards");
+
+    load.stop.store(true, Ordering::Relaxed);
+    let mut acked = Vec::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    for w in writers {
+        let log = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(30), w).await })
+            .expect("a writer did not stop within 30 s")
+            .expect("writer panicked");
+        acked.extend(log.acked);
+        for (k, v) in log.errors {
+            *errors.entry(k).or_default() += v;
+        }
+    }
+    println!(
+        "membership: {} writes acknowledged, failed operations: {errors:?}",
+        acked.len()
+    );
+    assert!(errors.is_empty(), "client operations failed: {errors:?}");
+
+    // Every acknowledged write reads back, through a client seeded with
+    // the new nodes only.
+    let reader = cluster
+        .client_builder(&[3, 4])
+        .retries(10)
+        .build()
+        .expect("cluster client");
+    let lost: Vec<String> = rt.block_on(async {
+        let mut conn = reader.get_async_connection().await.expect("connect");
+        let mut lost = Vec::new();
+        for (key, n) in &acked {
+            let v: Option<u64> = redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("GET {key}: {e}"));
+            if v != Some(*n) {
+                lost.push(format!("{key}: {v:?}, acknowledged {n}"));
+            }
+        }
+        lost
+    });
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+
+    // Replicas agree: anti-entropy checks after the load find nothing.
+    let before: Vec<u64> = (0..cluster.len())
+        .map(|i| {
+            cluster
+                .replication(i)
+                .map(|r| r.anti_entropy.checks)
+                .unwrap_or(0)
+        })
+        .collect();
+    let checked = wait_until(Instant::now() + Duration::from_secs(30), || {
+        (0..cluster.len()).all(|i| {
+            cluster
+                .replication(i)
+                .is_ok_and(|r: ReplicationInfo| r.anti_entropy.checks > before[i])
+        })
+    });
+    assert!(
+        checked,
+        "anti-entropy did not check every node after the load"
+    );
+    for i in 0..cluster.len() {
+        let r = cluster.replication(i).expect("INFO replication");
+        assert_eq!(
+            r.anti_entropy.divergent,
+            0,
+            "node {} saw divergent replicas",
+            i + 1
+        );
+    }
+    assert_cluster_check_ok(&cluster.node(4).addr(), &cluster.addrs());
+    for (n, ratio) in figures {
+        assert!(
+            ratio <= 1.25,
+            "{n}->{} moved {ratio:.2}x the ideal share",
+            n + 1
+        );
+    }
+}

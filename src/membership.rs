@@ -1,0 +1,212 @@
+//! Cluster membership: joining (`--join`), the first cluster map, and
+//! moving replicas to where the ring of the map's nodes puts them.
+//!
+//! - A new node asks any member (its bus) to join with its client
+//!   address; the metadata group's leader adds it to the map (a Raft
+//!   command of shard 0) and answers its id and the map. Members learn the
+//!   new map from the metadata group or by gossip.
+//! - The leader of the metadata group creates the first map from the
+//!   founding nodes' `--peers` once it is elected.
+//! - Every node, for each data shard it leads, compares the shard's voters
+//!   with the ring placement of the map's nodes and, when they differ,
+//!   moves the replicas (`RaftRouter::change_replicas`: learner, catch up
+//!   by snapshot, joint consensus, removal). Leaders then follow the
+//!   placement's preferred leaders (balanced across nodes).
+
+use std::collections::HashSet;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use redraft_cluster::bus::JoinReply;
+use redraft_cluster::meta::{self, ClusterMap, META_SHARD};
+use redraft_cluster::{ProposeError, ShardId};
+use redraft_resp::Reply;
+
+use crate::config::Config;
+use crate::node::Node;
+
+/// How often a node checks its map, the first map and its shards' replicas.
+const MEMBERSHIP_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Answers a node asking to join with client address `addr`.
+pub async fn handle_join(node: &Arc<Node>, addr: String) -> JoinReply {
+    if addr.parse::<SocketAddr>().is_err() {
+        return refuse(node, format!("'{addr}' is not an IP:PORT address"));
+    }
+    if !node.raft.is_leader(META_SHARD) {
+        return refuse(node, "this node does not lead the metadata group".into());
+    }
+    match node
+        .raft
+        .propose_wait(META_SHARD, crate::meta::add_node_command(&addr))
+        .await
+    {
+        Ok(Reply::Integer(id)) if id > 0 => {
+            tracing::info!(node = id, %addr, "a node joined the cluster");
+            JoinReply {
+                node_id: id as u64,
+                map: Some(node.map.get()),
+                ..Default::default()
+            }
+        }
+        Ok(other) => refuse(node, format!("the metadata group answered {other:?}")),
+        Err(e) => refuse(node, format!("metadata group: {e}")),
+    }
+}
+
+/// A refusal naming the metadata group's leader, if this node knows it.
+fn refuse(node: &Node, error: String) -> JoinReply {
+    let leader = node
+        .raft
+        .shard_info(META_SHARD)
+        .and_then(|i| i.leader)
+        .or_else(|| node.gossip.lead(META_SHARD).map(|l| l.leader))
+        .unwrap_or(0);
+    let map = node.map.get();
+    JoinReply {
+        node_id: 0,
+        map: (map.epoch > 0).then_some(map),
+        leader,
+        error,
+    }
+}
+
+/// Joins the cluster that the node at client address `seed` belongs to:
+/// asks it (or the metadata group's leader it names) until a leader
+/// answers. Returns this node's id and the map that includes it.
+pub async fn join_cluster(config: &Config, seed: SocketAddr) -> io::Result<(u64, ClusterMap)> {
+    let me = SocketAddr::new(config.announce_ip(), config.port).to_string();
+    let tls = crate::bus::tls_paths(config);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut target = config.bus_addr(seed);
+    let mut last_error = String::new();
+    while Instant::now() < deadline {
+        match redraft_cluster::bus::join(target, tls.as_ref(), &me).await {
+            Ok(reply) if reply.node_id > 0 => {
+                let map = reply.map.unwrap_or_default();
+                return Ok((reply.node_id, map));
+            }
+            Ok(reply) => {
+                last_error = reply.error.clone();
+                let leader_addr = reply.map.as_ref().and_then(|m| {
+                    meta::node_addrs(m)
+                        .into_iter()
+                        .find(|&(id, _)| id == reply.leader)
+                        .map(|(_, a)| a)
+                });
+                target = match leader_addr {
+                    Some(a) => config.bus_addr(a),
+                    None => config.bus_addr(seed),
+                };
+            }
+            Err(e) => {
+                last_error = e.to_string();
+                target = config.bus_addr(seed);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("could not join the cluster of {seed} within 60 s: {last_error}"),
+    ))
+}
+
+/// Starts the membership task of a multi-node cluster.
+pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let in_flight: Arc<Mutex<HashSet<ShardId>>> = Arc::default();
+        let mut seen_epoch = 0;
+        let mut last_init: Option<Instant> = None;
+        loop {
+            tokio::time::sleep(MEMBERSHIP_INTERVAL).await;
+            let epoch = node.map.epoch();
+            if epoch != seen_epoch {
+                seen_epoch = epoch;
+                adopt(&node);
+            }
+            if epoch == 0 {
+                maybe_init(&node, &mut last_init);
+                continue;
+            }
+            place_replicas(&node, &in_flight);
+        }
+    })
+}
+
+/// Takes the map's nodes: new peers on the bus.
+fn adopt(node: &Node) {
+    match node.adopt_map() {
+        Ok(added) => {
+            if let Some(bus) = node.bus.get() {
+                for p in added.iter().filter(|p| p.id != node.raft_id()) {
+                    tracing::info!(node = p.id, addr = %p.addr, "a new node in the cluster map");
+                    bus.set_peer(p.id, node.config.bus_addr(p.addr));
+                }
+            }
+        }
+        Err(e) => tracing::warn!("cannot keep the cluster map: {e}"),
+    }
+}
+
+/// The metadata group's leader creates the first map from `--peers`.
+fn maybe_init(node: &Node, last: &mut Option<Instant>) {
+    if !node.raft.is_leader(META_SHARD)
+        || last.is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+    {
+        return;
+    }
+    *last = Some(Instant::now());
+    let founders: Vec<(u64, SocketAddr)> =
+        node.config.nodes().iter().map(|p| (p.id, p.addr)).collect();
+    let map = meta::initial(&founders, node.config.shard_count(), node.config.replicas);
+    let rx = node
+        .raft
+        .propose(META_SHARD, crate::meta::init_command(map));
+    tokio::spawn(async move {
+        match rx.await {
+            Ok(Ok(_)) => tracing::info!("cluster map created"),
+            Ok(Err(e)) => tracing::debug!("cluster map not created yet: {e}"),
+            Err(_) => {}
+        }
+    });
+}
+
+/// For each data shard this node leads: move its replicas to the ring's
+/// placement over the map's nodes, and prefer the placement's leader.
+fn place_replicas(node: &Arc<Node>, in_flight: &Arc<Mutex<HashSet<ShardId>>>) {
+    let map = node.map.get();
+    let ids: Vec<u64> = meta::node_addrs(&map).iter().map(|&(id, _)| id).collect();
+    let shards = node.slots.read().shards();
+    let placement = crate::node::placement(&ids, &shards, node.replicas());
+    for b in placement {
+        let Some(info) = node.raft.shard_info(b.shard) else {
+            continue;
+        };
+        if info.role != redraft_cluster::ShardRole::Leader {
+            continue;
+        }
+        node.raft.set_preferred_leader(b.shard, b.preferred_leader);
+        let mut target = b.voters.clone();
+        target.sort_unstable();
+        if info.voters == target || !in_flight.lock().insert(b.shard) {
+            continue;
+        }
+        tracing::info!(shard = b.shard, from = ?info.voters, to = ?target, "moving replicas to the ring placement");
+        let rx = node.raft.change_replicas(b.shard, target.clone());
+        let in_flight = in_flight.clone();
+        let shard = b.shard;
+        tokio::spawn(async move {
+            match rx.await {
+                Ok(Ok(())) => tracing::info!(shard, voters = ?target, "replicas moved"),
+                Ok(Err(ProposeError::NotLeader { .. })) => {}
+                Ok(Err(e)) => tracing::warn!(shard, "replica move: {e}"),
+                Err(_) => {}
+            }
+            in_flight.lock().remove(&shard);
+        });
+    }
+}
