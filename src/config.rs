@@ -179,6 +179,19 @@ impl ProtectedMode {
 /// Tools run instead of a node.
 #[derive(clap::Subcommand, Clone, Debug)]
 pub enum Command {
+    /// Drains a node: its replicas move to the other nodes (Raft conf
+    /// changes, while clients keep working), its leaderships move away,
+    /// and it leaves the cluster and shuts down. Returns once it left.
+    Drain {
+        /// The node: its Raft id, or its 40-hex id (CLUSTER NODES).
+        node: String,
+        /// Any node of the cluster (client address).
+        #[arg(long, default_value = "127.0.0.1:7001")]
+        via: std::net::SocketAddr,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout_secs: u64,
+    },
     /// Writes a development CA and node certificates for the cluster bus's
     /// mutual TLS (ca.pem, ca-key.pem, <name>.pem, <name>-key.pem); an
     /// existing CA in the folder is reused.

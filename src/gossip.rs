@@ -170,6 +170,7 @@ mod tests {
                 term: 3,
                 leader: Some(2),
                 voters: vec![1, 2, 3],
+                conf_index: 5,
                 ..ShardInfo::default()
             },
             ShardInfo {

@@ -32,6 +32,7 @@
 //!   down for long is not replaced; slot ranges are fixed by the shard
 //!   count.
 
+pub mod admin;
 pub mod apply;
 pub mod blocking;
 pub mod bus;

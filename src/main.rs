@@ -7,6 +7,21 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(redraft::config::Command::Drain {
+        node,
+        via,
+        timeout_secs,
+    }) = &config.command
+    {
+        let timeout = std::time::Duration::from_secs(*timeout_secs);
+        return match redraft::admin::drain(*via, node, timeout) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("redraft drain: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(redraft::config::Command::Certs { out, nodes }) = &config.command {
         let nodes = if nodes.is_empty() {
             (1..=3)

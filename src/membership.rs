@@ -132,13 +132,20 @@ pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
                 maybe_init(&node, &mut last_init);
                 continue;
             }
+            if !node.map.get().nodes.iter().any(|n| n.id == node.raft_id()) {
+                tracing::warn!("this node was removed from the cluster map: shutting down");
+                node.request_shutdown();
+                return;
+            }
             place_replicas(&node, &in_flight);
+            remove_drained(&node);
         }
     })
 }
 
-/// Takes the map's nodes: new peers on the bus.
+/// Takes the map's nodes: new peers on the bus, removed ones off it.
 fn adopt(node: &Node) {
+    let before = node.nodes();
     match node.adopt_map() {
         Ok(added) => {
             if let Some(bus) = node.bus.get() {
@@ -146,9 +153,46 @@ fn adopt(node: &Node) {
                     tracing::info!(node = p.id, addr = %p.addr, "a new node in the cluster map");
                     bus.set_peer(p.id, node.config.bus_addr(p.addr));
                 }
+                let now = node.nodes();
+                for p in before.iter().filter(|p| !now.iter().any(|n| n.id == p.id)) {
+                    if p.id != node.raft_id() {
+                        tracing::info!(node = p.id, "a node left the cluster map");
+                        bus.remove_peer(p.id);
+                    }
+                }
             }
         }
         Err(e) => tracing::warn!("cannot keep the cluster map: {e}"),
+    }
+}
+
+/// The metadata group's leader removes draining nodes that no shard has
+/// as a voter any more (their replicas moved away).
+fn remove_drained(node: &Node) {
+    if !node.raft.is_leader(META_SHARD) {
+        return;
+    }
+    let map = node.map.get();
+    let mut known = node.known_shards();
+    known.extend(node.raft.shard_info(META_SHARD));
+    let shards = node.slots.read().shards();
+    for n in map.nodes.iter().filter(|n| n.state == meta::DRAINING) {
+        // Every data shard must be known (here or by gossip) without it.
+        let all_known = shards.iter().all(|s| known.iter().any(|i| i.shard == *s));
+        let holds = known
+            .iter()
+            .any(|i| i.voters.contains(&n.id) || i.learners.contains(&n.id));
+        if all_known && !holds {
+            tracing::info!(
+                node = n.id,
+                "drained node holds no replica: removing it from the map"
+            );
+            // Not awaited: asked again next round if it was lost.
+            drop(
+                node.raft
+                    .propose(META_SHARD, crate::meta::remove_node_command(n.id)),
+            );
+        }
     }
 }
 
@@ -179,9 +223,16 @@ fn maybe_init(node: &Node, last: &mut Option<Instant>) {
 /// placement over the map's nodes, and prefer the placement's leader.
 fn place_replicas(node: &Arc<Node>, in_flight: &Arc<Mutex<HashSet<ShardId>>>) {
     let map = node.map.get();
-    let ids: Vec<u64> = meta::node_addrs(&map).iter().map(|&(id, _)| id).collect();
+    let ids = meta::active_ids(&map);
     let shards = node.slots.read().shards();
-    let placement = crate::node::placement(&ids, &shards, node.replicas());
+    let mut placement = crate::node::placement(&ids, &shards, node.replicas());
+    // The metadata group: on the first (lowest-id) active nodes, up to 5.
+    let meta_voters = meta::meta_voters(&ids);
+    placement.push(redraft_cluster::ShardBootstrap {
+        shard: META_SHARD,
+        preferred_leader: meta_voters.first().copied(),
+        voters: meta_voters,
+    });
     for b in placement {
         let Some(info) = node.raft.shard_info(b.shard) else {
             continue;

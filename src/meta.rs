@@ -191,6 +191,20 @@ pub fn init_command(map: ClusterMap) -> Vec<u8> {
     })
 }
 
+/// The command that starts draining node `id`.
+pub fn drain_node_command(id: u64) -> Vec<u8> {
+    meta::encode_command(&MapCommand {
+        cmd: Some(meta::map_command::Cmd::DrainNode(id)),
+    })
+}
+
+/// The command that removes the drained node `id`.
+pub fn remove_node_command(id: u64) -> Vec<u8> {
+    meta::encode_command(&MapCommand {
+        cmd: Some(meta::map_command::Cmd::RemoveNode(id)),
+    })
+}
+
 /// The command that adds a node with client address `addr`.
 pub fn add_node_command(addr: &str) -> Vec<u8> {
     meta::encode_command(&MapCommand {

@@ -22,6 +22,11 @@ pub const META_VOTERS: usize = 5;
 /// The metadata group's shard id.
 pub const META_SHARD: u64 = 0;
 
+/// [`NodeEntry::state`] of a node that takes replicas.
+pub const ACTIVE: u32 = 0;
+/// [`NodeEntry::state`] of a node being drained: placement leaves it out.
+pub const DRAINING: u32 = 1;
+
 /// The first map of a cluster founded by `nodes` (id and client address).
 pub fn initial(nodes: &[(u64, SocketAddr)], shard_count: u16, replicas: usize) -> ClusterMap {
     let mut entries: Vec<NodeEntry> = nodes
@@ -29,6 +34,7 @@ pub fn initial(nodes: &[(u64, SocketAddr)], shard_count: u16, replicas: usize) -
         .map(|&(id, addr)| NodeEntry {
             id,
             addr: addr.to_string(),
+            state: ACTIVE,
         })
         .collect();
     entries.sort_by_key(|n| n.id);
@@ -91,6 +97,7 @@ pub fn apply(map: &mut ClusterMap, cmd: &MapCommand) -> Applied {
             map.nodes.push(NodeEntry {
                 id,
                 addr: addr.clone(),
+                state: ACTIVE,
             });
             map.epoch += 1;
             Applied::Node {
@@ -98,8 +105,59 @@ pub fn apply(map: &mut ClusterMap, cmd: &MapCommand) -> Applied {
                 epoch: map.epoch,
             }
         }
+        Some(map_command::Cmd::DrainNode(id)) => {
+            let active = map.nodes.iter().filter(|n| n.state == ACTIVE).count();
+            let replicas = map.replicas.max(1) as usize;
+            let Some(n) = map.nodes.iter_mut().find(|n| n.id == *id) else {
+                return Applied::Refused(format!("no node {id} in the cluster"));
+            };
+            if n.state == DRAINING {
+                return Applied::Node {
+                    id: *id,
+                    epoch: map.epoch,
+                };
+            }
+            if active <= replicas {
+                return Applied::Refused(format!(
+                    "draining node {id} would leave {} nodes for {replicas} replicas per shard",
+                    active - 1
+                ));
+            }
+            n.state = DRAINING;
+            map.epoch += 1;
+            Applied::Node {
+                id: *id,
+                epoch: map.epoch,
+            }
+        }
+        Some(map_command::Cmd::RemoveNode(id)) => {
+            match map.nodes.iter().position(|n| n.id == *id) {
+                Some(i) if map.nodes[i].state == DRAINING => {
+                    map.nodes.remove(i);
+                    map.epoch += 1;
+                    Applied::Node {
+                        id: *id,
+                        epoch: map.epoch,
+                    }
+                }
+                Some(_) => Applied::Refused(format!("node {id} is not drained")),
+                None => Applied::Refused(format!("no node {id} in the cluster")),
+            }
+        }
         None => Applied::Refused("empty map command".into()),
     }
+}
+
+/// The ids of the nodes that take replicas (not draining), sorted.
+pub fn active_ids(map: &ClusterMap) -> Vec<u64> {
+    let mut v: Vec<u64> = map
+        .nodes
+        .iter()
+        .filter(|n| n.state == ACTIVE)
+        .map(|n| n.id)
+        .collect();
+    v.sort_unstable();
+    v
 }
 
 /// Encodes a map (for the metadata group's snapshot and for gossip).
@@ -184,6 +242,35 @@ mod tests {
         ));
         assert_eq!(map.epoch, 3);
         assert_eq!(node_addrs(&map).len(), 5);
+        // Draining: out of the placement, then removed; never below the
+        // replication factor.
+        let drain = |id| MapCommand {
+            cmd: Some(map_command::Cmd::DrainNode(id)),
+        };
+        let remove = |id| MapCommand {
+            cmd: Some(map_command::Cmd::RemoveNode(id)),
+        };
+        assert!(matches!(apply(&mut map, &remove(2)), Applied::Refused(_)));
+        assert_eq!(
+            apply(&mut map, &drain(2)),
+            Applied::Node { id: 2, epoch: 4 }
+        );
+        assert_eq!(
+            apply(&mut map, &drain(2)),
+            Applied::Node { id: 2, epoch: 4 }
+        );
+        assert_eq!(active_ids(&map), vec![1, 3, 4, 5]);
+        assert_eq!(
+            apply(&mut map, &drain(3)),
+            Applied::Node { id: 3, epoch: 5 }
+        );
+        assert!(matches!(apply(&mut map, &drain(4)), Applied::Refused(_)));
+        assert_eq!(
+            apply(&mut map, &remove(2)),
+            Applied::Node { id: 2, epoch: 6 }
+        );
+        assert!(matches!(apply(&mut map, &drain(9)), Applied::Refused(_)));
+        assert_eq!(node_addrs(&map).len(), 4);
         assert_eq!(decode(&encode(&map)), Some(map.clone()));
         assert_eq!(decode_command(&encode_command(&add("x"))), Some(add("x")));
     }

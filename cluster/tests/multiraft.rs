@@ -1647,3 +1647,65 @@ fn a_replica_added_after_a_snapshot_was_taken_gets_a_fresh_one() {
     assert_eq!(state.map.get("k").map(String::as_str), Some("v"));
     c.assert_no_faults();
 }
+
+#[test]
+fn a_late_message_to_a_removed_replica_does_not_bring_it_back() {
+    let c = Cluster::new(
+        &[1, 2, 3, 4],
+        vec![shard(1, &[1, 2, 3], Some(1))],
+        fast_cfg(),
+    );
+    c.wait_led_by(1, &[1, 2, 3], 1);
+    c.put(1, &[1, 2, 3], "k", "v");
+    c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 4], "move");
+    poll("node 3 to delete its replica", WAIT, || {
+        c.router(3).shard_info(1).is_none().then_some(())
+    });
+    // What the leader sent node 3 just before it applied the removal: a
+    // heartbeat committing entries the removed replica had.
+    let term = c.router(1).shard_info(1).expect("leader").term;
+    let mut m = Message::default();
+    m.set_msg_type(MessageType::MsgHeartbeat);
+    m.from = 1;
+    m.to = 3;
+    m.term = term;
+    m.commit = 20;
+    c.router(3).deliver(vec![(1, m)]);
+    // Node 3 may create an empty replica for it, but must not be told to
+    // commit entries it lacks (raft-rs would panic and the node abort),
+    // must not count as hosting the shard, and drops it by itself.
+    poll("node 3 to take the message", WAIT, || {
+        c.router(3).shard_info(1).map(|_| ())
+    });
+    assert!(!c.router(3).hosts(1), "the removed replica came back");
+    poll("node 3 to drop the stray replica", WAIT, || {
+        c.router(3).shard_info(1).is_none().then_some(())
+    });
+    c.put(1, &[1, 2, 4], "after", "v");
+    c.assert_no_faults();
+}
+
+#[test]
+fn a_node_removed_from_a_shard_can_be_added_back() {
+    let c = Cluster::new(
+        &[1, 2, 3, 4],
+        vec![shard(1, &[1, 2, 3], Some(1))],
+        fast_cfg(),
+    );
+    c.wait_led_by(1, &[1, 2, 3], 1);
+    c.put(1, &[1, 2, 3], "k", "v");
+    c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 4], "out");
+    poll("node 3 to delete its replica", WAIT, || {
+        c.router(3).shard_info(1).is_none().then_some(())
+    });
+    let written = c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 3], "back");
+    let state = c.wait_converged(1, &[1, 2, 3]);
+    for k in written.iter().chain([&"k".to_string()]) {
+        assert_eq!(state.map.get(k).map(String::as_str), Some("v"), "{k}");
+    }
+    assert_eq!(
+        c.router(3).shard_info(1).expect("back").voters,
+        vec![1, 2, 3]
+    );
+    c.assert_no_faults();
+}

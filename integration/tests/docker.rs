@@ -257,6 +257,21 @@ fn cli(args: &[&str]) -> String {
     out.stdout.trim().to_string()
 }
 
+/// [`cli`], asked again for up to 10 s while the answer is CLUSTERDOWN or
+/// TRYAGAIN (a shard between leaders: an election, or a leader handing
+/// over to its preferred node, which redis-cli does not retry).
+fn cli_settled(args: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = cli(args);
+        let transient = out.starts_with("CLUSTERDOWN") || out.starts_with("TRYAGAIN");
+        if !transient || Instant::now() >= deadline {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn image_builds_and_compose_cluster_serves_every_slot() {
     let compose = match tools() {
@@ -345,11 +360,11 @@ fn image_builds_and_compose_cluster_serves_every_slot() {
         let key = key_in("docker:", |s| s / 5462 == third).expect("a key in each third");
         let value = format!("value-{unique}-{third}");
         let (ip1, ip3) = (project.ip(1), project.ip(3));
-        let set = cli(&["-c", "-h", &ip1, "-p", "7001", "SET", &key, &value]);
+        let set = cli_settled(&["-c", "-h", &ip1, "-p", "7001", "SET", &key, &value]);
         assert_eq!(set, "OK", "SET {key} through node 1");
-        let got = cli(&["-c", "-h", &ip3, "-p", "7001", "GET", &key]);
+        let got = cli_settled(&["-c", "-h", &ip3, "-p", "7001", "GET", &key]);
         assert_eq!(got, value, "GET {key} through node 3");
-        let plain = cli(&["-h", &ip1, "-p", "7001", "GET", &key]);
+        let plain = cli_settled(&["-h", &ip1, "-p", "7001", "GET", &key]);
         if plain != value {
             let want = format!("MOVED {} ", key_slot(key.as_bytes()));
             let to = plain.strip_prefix(&want).unwrap_or_default();

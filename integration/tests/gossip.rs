@@ -141,6 +141,15 @@ fn redis_cli_check_is_ok_on_five_nodes() {
         return;
     }
     let cluster = TestCluster::start(ClusterOpts::new().nodes(5));
+    // Leaders are learned by gossip: wait until every node tells the same
+    // slot -> master story (the first elections may still be spreading).
+    let agreed = wait_until(Instant::now() + Duration::from_secs(30), || {
+        let maps: Vec<_> = (0..cluster.len())
+            .map(|i| slot_masters(&cluster, i))
+            .collect();
+        maps.iter().all(|m| m.is_ok() && m == &maps[0])
+    });
+    assert!(agreed, "the five nodes never agreed on the slots' masters");
     for addr in cluster.addrs() {
         assert_cluster_check_ok(&addr, &cluster.addrs());
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use redis::Value;
 use redraft_integration::cluster::{key_slot, ClusterOpts, ReplicationInfo, TestCluster};
 use redraft_integration::tools::assert_cluster_check_ok;
-use redraft_integration::wait_until;
+use redraft_integration::{redraft_bin, wait_until};
 
 const SHARDS: u16 = 12;
 const REPLICAS: usize = 3;
@@ -81,10 +81,14 @@ async fn writer(id: usize, client: redis::cluster::ClusterClient, load: Arc<Load
     log
 }
 
-/// Each data shard's voters, as its leader reports them.
-fn shard_voters(cluster: &TestCluster) -> BTreeMap<u32, BTreeSet<u64>> {
+/// Each data shard's voters, as its leader reports them (nodes of `gone`
+/// are not asked).
+fn shard_voters(cluster: &TestCluster, gone: &[usize]) -> BTreeMap<u32, BTreeSet<u64>> {
     let mut out = BTreeMap::new();
     for i in 0..cluster.len() {
+        if gone.contains(&i) {
+            continue;
+        }
         let Ok(info) = cluster.replication(i) else {
             continue;
         };
@@ -97,11 +101,10 @@ fn shard_voters(cluster: &TestCluster) -> BTreeMap<u32, BTreeSet<u64>> {
     out
 }
 
-/// Where the ring puts each shard's replicas over nodes `1..=n`.
-fn ring_placement(n: u64) -> BTreeMap<u32, BTreeSet<u64>> {
-    let ids: Vec<u64> = (1..=n).collect();
+/// Where the ring puts each shard's replicas over nodes `ids`.
+fn ring_placement(ids: &[u64]) -> BTreeMap<u32, BTreeSet<u64>> {
     let shards: Vec<u64> = (1..=u64::from(SHARDS)).collect();
-    redraft_cluster::placement::place(&ids, &shards, REPLICAS)
+    redraft_cluster::placement::place(ids, &shards, REPLICAS)
         .into_iter()
         .map(|b| (b.shard as u32, b.voters.into_iter().collect()))
         .collect()
@@ -139,23 +142,23 @@ fn moved_fraction(
 /// the ring's placement over the grown cluster; returns the key copies
 /// moved and the total.
 fn grow(cluster: &mut TestCluster, load: &Load, keys_per_shard: &BTreeMap<u32, u64>) -> (u64, u64) {
-    let before = shard_voters(cluster);
+    let before = shard_voters(cluster, &[]);
     let i = cluster
         .join_node(0)
         .unwrap_or_else(|e| panic!("joining node: {e}\n{}", cluster.log_tails(20)));
     let n = cluster.len() as u64;
-    let target = ring_placement(n);
+    let target = ring_placement(&(1..=n).collect::<Vec<_>>());
     let settled = wait_until(Instant::now() + Duration::from_secs(60), || {
-        shard_voters(cluster) == target
+        shard_voters(cluster, &[]) == target
     });
     assert!(
         settled,
         "replicas never reached the ring placement over {n} nodes: have {:?}, want {target:?}\n{}",
-        shard_voters(cluster),
+        shard_voters(cluster, &[]),
         cluster.log_tails(200)
     );
     assert!(
-        !shard_voters(cluster)
+        !shard_voters(cluster, &[])
             .values()
             .all(|v| !v.contains(&(i as u64 + 1))),
         "the new node hosts nothing"
@@ -172,7 +175,7 @@ fn grow(cluster: &mut TestCluster, load: &Load, keys_per_shard: &BTreeMap<u32, u
 }
 
 #[test]
-fn a_cluster_grows_from_three_to_five_nodes_under_load() {
+fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
     let mut cluster = TestCluster::start(
         ClusterOpts::new()
             .shards(SHARDS)
@@ -229,11 +232,62 @@ fn a_cluster_grows_from_three_to_five_nodes_under_load() {
         figures.push((n, fraction / ideal));
     }
 
-    // Leaders spread over the five nodes.
-    let max_leads = usize::from(SHARDS).div_ceil(cluster.len()) + 1;
+    // Drain node 3 with the admin command, under the same load.
+    let drained = 2;
+    let out = std::process::Command::new(redraft_bin())
+        .args([
+            "drain",
+            "3",
+            "--via",
+            &cluster.node(0).addr(),
+            "--timeout-secs",
+            "90",
+        ])
+        .output()
+        .expect("run redraft drain");
+    if !out.status.success() {
+        let shards: Vec<String> = (0..cluster.len())
+            .map(|i| {
+                let info = cluster
+                    .cmd_text(i, &["INFO", "replication"])
+                    .unwrap_or_default();
+                let lines: Vec<&str> = info.lines().filter(|l| l.starts_with("shard")).collect();
+                format!("node {}:\n{}", i + 1, lines.join("\n"))
+            })
+            .collect();
+        panic!(
+            "redraft drain failed: {}\n{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            shards.join("\n"),
+            cluster.log_tails(60)
+        );
+    }
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(30), || !cluster
+            .node_mut(drained)
+            .is_running()),
+        "the drained node did not shut down"
+    );
+    let remaining = [1u64, 2, 4, 5];
+    assert_eq!(
+        shard_voters(&cluster, &[drained]),
+        ring_placement(&remaining),
+        "after the drain, replicas are not the ring placement over the other nodes"
+    );
+    let acks = load.acks.load(Ordering::Relaxed);
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks.load(Ordering::Relaxed) > acks + 100
+        }),
+        "no writes acknowledged after the drain"
+    );
+    let live: Vec<usize> = (0..cluster.len()).filter(|&i| i != drained).collect();
+
+    // Leaders spread over the remaining nodes.
+    let max_leads = usize::from(SHARDS).div_ceil(live.len()) + 1;
     let balanced = wait_until(Instant::now() + Duration::from_secs(30), || {
         let mut per_node: BTreeMap<usize, usize> = BTreeMap::new();
-        for i in 0..cluster.len() {
+        for &i in &live {
             let Ok(info) = cluster.replication(i) else {
                 return false;
             };
@@ -306,7 +360,7 @@ fn a_cluster_grows_from_three_to_five_nodes_under_load() {
         })
         .collect();
     let checked = wait_until(Instant::now() + Duration::from_secs(30), || {
-        (0..cluster.len()).all(|i| {
+        live.iter().all(|&i| {
             cluster
                 .replication(i)
                 .is_ok_and(|r: ReplicationInfo| r.anti_entropy.checks > before[i])
@@ -316,7 +370,7 @@ fn a_cluster_grows_from_three_to_five_nodes_under_load() {
         checked,
         "anti-entropy did not check every node after the load"
     );
-    for i in 0..cluster.len() {
+    for &i in &live {
         let r = cluster.replication(i).expect("INFO replication");
         assert_eq!(
             r.anti_entropy.divergent,
@@ -325,7 +379,8 @@ fn a_cluster_grows_from_three_to_five_nodes_under_load() {
             i + 1
         );
     }
-    assert_cluster_check_ok(&cluster.node(4).addr(), &cluster.addrs());
+    let addrs: Vec<String> = live.iter().map(|&i| cluster.node(i).addr()).collect();
+    assert_cluster_check_ok(&cluster.node(4).addr(), &addrs);
     for (n, ratio) in figures {
         assert!(
             ratio <= 1.25,

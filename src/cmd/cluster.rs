@@ -109,6 +109,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)",
     ),
     CommandSpec::new(
+        "cluster|drain",
+        3,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(drain),
+    )
+    .doc(
+        "cluster",
+        "Drains a node (redraft): moves its replicas away, then removes it from the cluster",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
         "cluster|failover",
         -2,
         &[ADMIN, STALE, NO_ASYNC_LOADING],
@@ -119,6 +133,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     .doc(
         "cluster",
         "Forces a replica to perform a manual failover of its master.",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
+        "cluster|forget",
+        3,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(forget),
+    )
+    .doc(
+        "cluster",
+        "Removes a node from the cluster (refused: use CLUSTER DRAIN)",
         "3.0.0",
         "O(1)",
     ),
@@ -179,6 +207,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "O(N) where N is the number of bytes in the key",
     ),
     CommandSpec::new(
+        "cluster|meet",
+        -4,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(meet),
+    )
+    .doc(
+        "cluster",
+        "Adds a node to the cluster (refused: start it with --join)",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
         "cluster|myid",
         2,
         &[STALE],
@@ -235,14 +277,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
 const HELP: &[&str] = &[
     "COUNTKEYSINSLOT <slot>",
     "    Return the number of keys stored in <slot>.",
+    "FORGET <node-id>",
+    "    Refused: redraft removes a node by draining it (CLUSTER DRAIN).",
     "GETKEYSINSLOT <slot> <count>",
     "    Return up to <count> key names stored in <slot>.",
+    "DRAIN <node-id>",
+    "    Move every replica off the node (a Raft id or a 40-hex node id), then remove it.",
     "FAILOVER [FORCE|TAKEOVER]",
     "    Take over the leadership of every shard this node replicates (a leader transfer).",
     "INFO",
     "    Return the state of the cluster as this node sees it.",
     "KEYSLOT <key>",
     "    Return the hash slot <key> belongs to.",
+    "MEET <ip> <port>",
+    "    Refused: a new redraft node joins by itself (--join).",
     "MYID",
     "    Return this node's id.",
     "NODES",
@@ -313,6 +361,67 @@ fn failover(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
         return Reply::error("ERR You should send CLUSTER FAILOVER to a replica");
     }
     Reply::ok()
+}
+
+/// CLUSTER DRAIN <node>: asks the metadata group to drain the node (by
+/// Raft id or Redis node id). Answered `+OK` once proposed; the drain goes
+/// on in the background (watch CLUSTER NODES; `redraft drain` does) and
+/// asking again is harmless. Another node than the metadata group's leader
+/// answers `-REDIRECT <ip:port>` naming it.
+fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
+    let map = n.map.get();
+    if map.epoch == 0 {
+        return Reply::error("ERR the cluster map is not ready yet");
+    }
+    let arg = String::from_utf8_lossy(&args[2]).to_string();
+    let target = map.nodes.iter().find(|e| {
+        e.id.to_string() == arg || crate::node::redis_node_id(e.id).eq_ignore_ascii_case(&arg)
+    });
+    let Some(target) = target else {
+        return Reply::error(format!("ERR Unknown node {arg}"));
+    };
+    let meta = redraft_cluster::meta::META_SHARD;
+    if !n.raft.is_leader(meta) {
+        let leader = n
+            .raft
+            .shard_info(meta)
+            .and_then(|i| i.leader)
+            .or_else(|| n.gossip.lead(meta).map(|l| l.leader))
+            .and_then(|l| n.node_addr(l));
+        return match leader {
+            Some(addr) => Reply::error(format!("REDIRECT {addr}")),
+            None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
+        };
+    }
+    let active = redraft_cluster::meta::active_ids(&map).len();
+    if target.state == redraft_cluster::meta::ACTIVE && active <= n.replicas() {
+        return Reply::error(format!(
+            "ERR draining node {} would leave {} nodes for {} replicas per shard",
+            target.id,
+            active - 1,
+            n.replicas()
+        ));
+    }
+    // Not awaited: the caller watches the drain (and may ask again).
+    drop(
+        n.raft
+            .propose(meta, crate::meta::drain_node_command(target.id)),
+    );
+    Reply::ok()
+}
+
+/// Redis Cluster's way of removing a node; redraft drains instead.
+fn forget(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    Reply::error(
+        "ERR redraft removes nodes by draining them: CLUSTER DRAIN <node-id> or `redraft drain`",
+    )
+}
+
+/// Redis Cluster's way of adding a node; redraft nodes join by themselves.
+fn meet(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    Reply::error(
+        "ERR redraft nodes join by themselves: start the new node with --join <ip:port of a member>",
+    )
 }
 
 fn myid(_s: &mut Session, n: &Node, _args: &[Bytes]) -> Reply {
@@ -395,7 +504,9 @@ mod tests {
         let cluster = lookup(b"CLUSTER").expect("cluster");
         for sub in [
             "countkeysinslot",
+            "drain",
             "failover",
+            "forget",
             "getkeysinslot",
             "help",
             "info",

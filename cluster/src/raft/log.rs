@@ -6,7 +6,8 @@
 //! - `hs`: the `HardState` (term, vote, commit);
 //! - `cs`: the `ConfState` (voters, learners);
 //! - `tombstone`: present once the replica was removed from its group
-//!   (its log is gone; a restart must not bootstrap it again);
+//!   (its log is gone; a restart must not bootstrap it again): the index
+//!   it had applied then (8 bytes, big-endian);
 //! - `compacted`: index and term of the last entry discarded by log
 //!   compaction (16 bytes, big-endian), so the log can be reopened with
 //!   raft-rs knowing the term before its first entry.
@@ -44,8 +45,9 @@ pub(crate) struct PersistedShard {
     /// `(index, term)` of the last discarded entry; `(0, 0)` if none.
     pub compacted: (u64, u64),
     pub entries: Vec<Entry>,
-    /// The replica was removed from its group (nothing else is kept).
-    pub tombstone: bool,
+    /// The replica was removed from its group after applying this index
+    /// (nothing else is kept).
+    pub tombstone: Option<u64>,
 }
 
 pub(crate) struct RaftLog {
@@ -110,7 +112,11 @@ impl RaftLog {
             conf_state,
             compacted,
             entries,
-            tombstone: self.engine.get(shard, TOMBSTONE).is_some(),
+            tombstone: self.engine.get(shard, TOMBSTONE).map(|v| {
+                v.get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(u64::MAX, u64::from_be_bytes)
+            }),
         })
     }
 
@@ -185,15 +191,15 @@ impl RaftLog {
         Ok(())
     }
 
-    /// Forgets the shard's whole log and leaves a tombstone. Durable on
-    /// return.
-    pub fn destroy(&self, shard: u64) -> io::Result<()> {
+    /// Forgets the shard's whole log and leaves a tombstone recording the
+    /// `applied` index. Durable on return.
+    pub fn destroy(&self, shard: u64, applied: u64) -> io::Result<()> {
         let mut batch = LogBatch::default();
         batch.add_command(shard, raft_engine::Command::Clean);
         self.write(&mut batch, false)?;
         let mut batch = LogBatch::default();
         batch
-            .put(shard, TOMBSTONE.to_vec(), vec![1])
+            .put(shard, TOMBSTONE.to_vec(), applied.to_be_bytes().to_vec())
             .map_err(to_io)?;
         self.write(&mut batch, true)?;
         Ok(())

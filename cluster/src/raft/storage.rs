@@ -56,6 +56,13 @@ impl PeerStorage {
         slot.ready = Some(snap);
     }
 
+    /// Drops the parked snapshot: the configuration changed, and a replica
+    /// added since (or added again) must get one that names it, taken
+    /// after the change.
+    pub fn forget_snapshot(&self) {
+        self.snap.lock().ready = None;
+    }
+
     pub fn hard_state(&self) -> HardState {
         self.mem.rl().hard_state().clone()
     }

@@ -338,6 +338,11 @@ pub struct RaftStore<SM: StateMachine> {
     stats: Arc<StoreStats>,
     /// Published replica states, shared with every router.
     infos: Infos,
+    /// Shards whose replica here was removed, with the index it had
+    /// applied: only a leader's snapshot newer than that recreates one
+    /// (a message sent to the removed replica must not: the leader may
+    /// still count entries that replica had, which a new one lacks).
+    tombstones: HashMap<ShardId, u64>,
     ticks: u64,
     next_read_ctx: u64,
     /// Computes anti-entropy digests off this thread.
@@ -380,6 +385,7 @@ impl<SM: StateMachine> RaftStore<SM> {
         let mut peers = Vec::new();
         let mut infos = HashMap::new();
         let mut fresh = Vec::new();
+        let mut tombstones = HashMap::new();
         // The shards this node bootstraps, then those it was given later
         // (replicas created for a leader's messages), as found on disk.
         let mut opening: Vec<ShardBootstrap> = shards
@@ -399,7 +405,8 @@ impl<SM: StateMachine> RaftStore<SM> {
         opening.sort_by_key(|b| b.shard);
         for boot in &opening {
             let persisted = log.load(boot.shard)?;
-            if persisted.tombstone {
+            if let Some(index) = persisted.tombstone {
+                tombstones.insert(boot.shard, index);
                 // Removed from its group: never bootstrapped again. Finish
                 // deleting its data if a crash interrupted that.
                 if sm.applied_index(boot.shard) > 0 {
@@ -434,6 +441,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             outbox: HashMap::new(),
             stats: stats.clone(),
             infos: infos.clone(),
+            tombstones,
             ticks: 0,
             next_read_ctx: 1,
             digests,
@@ -719,12 +727,40 @@ impl<SM: StateMachine> RaftStore<SM> {
         self.destroy_removed();
     }
 
+    /// Whether leader message `m` may create a replica of `shard` here:
+    /// any message but a snapshot older than this node's removal from
+    /// the shard, or one that does not name this node. (A leader that had
+    /// not applied the removal yet may still send to it: the new replica
+    /// starts empty, heartbeats' commit indexes are clamped for it, and it
+    /// removes itself if no leader keeps it.)
+    fn may_create(&self, shard: ShardId, m: &Message) -> bool {
+        let Some(&removed_at) = self.tombstones.get(&shard) else {
+            return true;
+        };
+        if m.get_msg_type() != MessageType::MsgSnapshot {
+            return true;
+        }
+        let meta = m.get_snapshot().get_metadata();
+        let cs = meta.get_conf_state();
+        let me = self.cfg.node_id;
+        let names_me = [
+            &cs.voters,
+            &cs.learners,
+            &cs.voters_outgoing,
+            &cs.learners_next,
+        ]
+        .iter()
+        .any(|ids| ids.contains(&me));
+        meta.index > removed_at && names_me
+    }
+
     /// Creates an uninitialised replica of `shard` (no voters, no data)
     /// for a leader's message.
     fn create_peer(&mut self, shard: ShardId) {
         let logger = raft_logger();
         match Self::open_peer(&self.cfg, &self.log, &mut self.sm, shard, None, &logger) {
             Ok((mut peer, _)) => {
+                self.tombstones.remove(&shard);
                 peer.heard_leader_tick = self.ticks;
                 tracing::info!(shard, "replica created for a leader's message");
                 self.infos.write().insert(shard, peer.info.clone());
@@ -754,9 +790,11 @@ impl<SM: StateMachine> RaftStore<SM> {
             if let Some(c) = peer.change.take() {
                 let _ = c.cb.send(Err(ProposeError::NotLeader { shard, leader }));
             }
+            let applied = peer.node.raft.raft_log.applied;
             self.log
-                .destroy(shard)
+                .destroy(shard, applied)
                 .unwrap_or_else(|e| fatal("destroy a removed replica's log", e));
+            self.tombstones.insert(shard, applied);
             self.sm
                 .destroy(shard)
                 .unwrap_or_else(|e| fatal("destroy a removed replica's data", e));
@@ -784,7 +822,7 @@ impl<SM: StateMachine> RaftStore<SM> {
                             | MessageType::MsgHeartbeat
                             | MessageType::MsgSnapshot
                     );
-                    if from_leader && self.peer_mut(shard).is_none() {
+                    if from_leader && self.peer_mut(shard).is_none() && self.may_create(shard, &m) {
                         // A leader replicates to this node: it was added
                         // to the shard. Start empty; a snapshot follows.
                         self.create_peer(shard);
@@ -796,6 +834,14 @@ impl<SM: StateMachine> RaftStore<SM> {
                     };
                     if from_leader && m.term >= peer.node.raft.term {
                         peer.heard_leader_tick = ticks;
+                    }
+                    let mut m = m;
+                    if m.get_msg_type() == MessageType::MsgHeartbeat {
+                        // A leader may believe this replica holds entries
+                        // it lacks (it was removed and created again); a
+                        // commit index beyond its log would make raft-rs
+                        // panic. A replica cannot commit what it lacks.
+                        m.commit = m.commit.min(peer.node.raft.raft_log.last_index());
                     }
                     if matches!(
                         m.get_msg_type(),
@@ -1875,6 +1921,7 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry, me: u64) {
                 peer.removed = true;
             }
             peer.conf_index = e.index;
+            peer.node.store().forget_snapshot();
             peer.node.mut_store().mem.wl().set_conf_state(cs.clone());
             let mut batch = LogBatch::default();
             log.put_conf_state(&mut batch, peer.shard, &cs)
