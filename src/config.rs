@@ -130,6 +130,13 @@ pub struct Config {
     #[arg(long, default_value_t = 300)]
     pub anti_entropy_secs: u64,
 
+    /// A node silent (no gossip) for this many seconds is drained
+    /// automatically: its replicas are rebuilt on the other nodes and it
+    /// leaves the cluster (it must rejoin with an empty folder). Only while
+    /// more nodes than replicas per shard remain. 0 never does.
+    #[arg(long, default_value_t = 60)]
+    pub node_down_secs: u64,
+
     /// Whether DEBUG subcommands that change this node's data behind
     /// Raft's back (DEBUG REDRAFT-CORRUPT, for testing anti-entropy) may
     /// run: `no`, `yes`, or `local` (from loopback connections only), as

@@ -121,6 +121,7 @@ pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
         let in_flight: Arc<Mutex<HashSet<ShardId>>> = Arc::default();
         let mut seen_epoch = 0;
         let mut last_init: Option<Instant> = None;
+        let started = Instant::now();
         loop {
             tokio::time::sleep(MEMBERSHIP_INTERVAL).await;
             let epoch = node.map.epoch();
@@ -139,6 +140,7 @@ pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
             }
             place_replicas(&node, &in_flight);
             remove_drained(&node);
+            drain_down_nodes(&node, started);
         }
     })
 }
@@ -163,6 +165,38 @@ fn adopt(node: &Node) {
             }
         }
         Err(e) => tracing::warn!("cannot keep the cluster map: {e}"),
+    }
+}
+
+/// The metadata group's leader drains nodes silent for longer than
+/// `--node-down-secs`, so their replicas are rebuilt elsewhere (the map
+/// refuses while it would leave fewer nodes than replicas per shard).
+fn drain_down_nodes(node: &Node, started: Instant) {
+    let limit = Duration::from_secs(node.config.node_down_secs);
+    if limit.is_zero() || !node.raft.is_leader(META_SHARD) {
+        return;
+    }
+    let map = node.map.get();
+    for n in map.nodes.iter().filter(|n| n.state == meta::ACTIVE) {
+        if n.id == node.raft_id() || node.peer_connected(n.id) {
+            continue;
+        }
+        let heard = node.gossip.last_heard(n.id).unwrap_or(started).max(started);
+        if heard.elapsed() < limit {
+            continue;
+        }
+        if meta::active_ids(&map).len() <= node.replicas() {
+            continue;
+        }
+        tracing::warn!(
+            node = n.id,
+            silent_secs = heard.elapsed().as_secs(),
+            "a node is down for longer than --node-down-secs: draining it (its replicas are rebuilt on the others)"
+        );
+        drop(
+            node.raft
+                .propose(META_SHARD, crate::meta::drain_node_command(n.id)),
+        );
     }
 }
 

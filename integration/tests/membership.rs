@@ -81,6 +81,96 @@ async fn writer(id: usize, client: redis::cluster::ClusterClient, load: Arc<Load
     log
 }
 
+/// The redis-py load (`integration/python/cluster_load.py`) in its own
+/// process; killed if the test ends early.
+struct PyLoad {
+    child: std::process::Child,
+    stop_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl PyLoad {
+    fn start(seed: &str) -> PyLoad {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let stop_file = dir.path().join("stop");
+        let script =
+            redraft_integration::workspace_root().join("integration/python/cluster_load.py");
+        let child = std::process::Command::new("python3")
+            .arg(script)
+            .args(["--seed", seed, "--seconds", "300", "--stop-file"])
+            .arg(&stop_file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start python3 cluster_load.py (scripts/test.sh installs redis-py)");
+        PyLoad {
+            child,
+            stop_file,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the load and returns its report (one JSON line).
+    fn stop(mut self) -> String {
+        std::fs::write(&self.stop_file, b"stop").expect("write the stop file");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let done = wait_until(deadline, || matches!(self.child.try_wait(), Ok(Some(_))));
+        assert!(done, "the redis-py load did not finish within 120 s");
+        let mut out = String::new();
+        let mut err = String::new();
+        use std::io::Read;
+        if let Some(mut o) = self.child.stdout.take() {
+            let _ = o.read_to_string(&mut out);
+        }
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        let report = out.lines().last().unwrap_or_default().to_string();
+        assert!(
+            report.starts_with('{'),
+            "no report from the redis-py load: {out}{err}"
+        );
+        report
+    }
+}
+
+impl Drop for PyLoad {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads every acknowledged key back through a client seeded with
+/// `seeds`; returns the keys that do not hold their acknowledged value.
+fn read_back(
+    rt: &tokio::runtime::Runtime,
+    cluster: &TestCluster,
+    seeds: &[usize],
+    acked: &[(String, u64)],
+) -> Vec<String> {
+    let reader = cluster
+        .client_builder(seeds)
+        .retries(10)
+        .build()
+        .expect("cluster client");
+    rt.block_on(async {
+        let mut conn = reader.get_async_connection().await.expect("connect");
+        let mut lost = Vec::new();
+        for (key, n) in acked {
+            let v: Option<u64> = redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or_else(|e| panic!("GET {key}: {e}"));
+            if v != Some(*n) {
+                lost.push(format!("{key}: {v:?}, acknowledged {n}"));
+            }
+        }
+        lost
+    })
+}
+
 /// Each data shard's voters, as its leader reports them (nodes of `gone`
 /// are not asked).
 fn shard_voters(cluster: &TestCluster, gone: &[usize]) -> BTreeMap<u32, BTreeSet<u64>> {
@@ -101,9 +191,14 @@ fn shard_voters(cluster: &TestCluster, gone: &[usize]) -> BTreeMap<u32, BTreeSet
     out
 }
 
-/// Where the ring puts each shard's replicas over nodes `ids`.
+/// Where the ring puts each of [`SHARDS`] shards' replicas over `ids`.
 fn ring_placement(ids: &[u64]) -> BTreeMap<u32, BTreeSet<u64>> {
-    let shards: Vec<u64> = (1..=u64::from(SHARDS)).collect();
+    ring_placement_of(ids, SHARDS)
+}
+
+/// Where the ring puts each of `shards` shards' replicas over `ids`.
+fn ring_placement_of(ids: &[u64], shards: u16) -> BTreeMap<u32, BTreeSet<u64>> {
+    let shards: Vec<u64> = (1..=u64::from(shards)).collect();
     redraft_cluster::placement::place(ids, &shards, REPLICAS)
         .into_iter()
         .map(|b| (b.shard as u32, b.voters.into_iter().collect()))
@@ -198,6 +293,8 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
     let writers: Vec<_> = (0..WRITERS)
         .map(|id| rt.spawn(writer(id, client.clone(), load.clone())))
         .collect();
+    // And redis-py's RedisCluster, in its own process.
+    let py = PyLoad::start(&cluster.node(0).addr());
     assert!(
         wait_until(Instant::now() + Duration::from_secs(15), || {
             load.acks.load(Ordering::Relaxed) > 2_000
@@ -303,6 +400,16 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
     assert!(balanced, "a node leads more than {max_leads} shards");
 
     load.stop.store(true, Ordering::Relaxed);
+    let py_report = py.stop();
+    println!("membership: redis-py load: {py_report}");
+    assert!(
+        py_report.contains("\"failed\": {}") && py_report.contains("\"lost\": []"),
+        "redis-py saw failed operations or lost writes: {py_report}"
+    );
+    assert!(
+        !py_report.contains("\"acked\": 0,"),
+        "redis-py wrote nothing: {py_report}"
+    );
     let mut acked = Vec::new();
     let mut errors: BTreeMap<String, u64> = BTreeMap::new();
     for w in writers {
@@ -323,26 +430,7 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
 
     // Every acknowledged write reads back, through a client seeded with
     // the new nodes only.
-    let reader = cluster
-        .client_builder(&[3, 4])
-        .retries(10)
-        .build()
-        .expect("cluster client");
-    let lost: Vec<String> = rt.block_on(async {
-        let mut conn = reader.get_async_connection().await.expect("connect");
-        let mut lost = Vec::new();
-        for (key, n) in &acked {
-            let v: Option<u64> = redis::cmd("GET")
-                .arg(key)
-                .query_async(&mut conn)
-                .await
-                .unwrap_or_else(|e| panic!("GET {key}: {e}"));
-            if v != Some(*n) {
-                lost.push(format!("{key}: {v:?}, acknowledged {n}"));
-            }
-        }
-        lost
-    });
+    let lost = read_back(&rt, &cluster, &[3, 4], &acked);
     assert!(
         lost.is_empty(),
         "{} acknowledged writes lost: {:?}",
@@ -388,4 +476,168 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
             n + 1
         );
     }
+}
+
+#[test]
+fn a_node_down_longer_than_the_limit_has_its_replicas_rebuilt() {
+    let mut cluster = TestCluster::start(ClusterOpts::new().nodes(4).shards(8).args([
+        "--node-down-secs",
+        "3",
+        "--anti-entropy-secs",
+        "1",
+    ]));
+    let rt = runtime();
+    let load = Arc::new(Load::default());
+    struct StopOnDrop(Arc<Load>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.stop.store(true, Ordering::Relaxed);
+        }
+    }
+    let _stop = StopOnDrop(load.clone());
+    let client = cluster
+        .client_builder(&[0, 1, 2])
+        .retries(10)
+        .build()
+        .expect("cluster client");
+    let writers: Vec<_> = (0..4)
+        .map(|id| rt.spawn(writer(id, client.clone(), load.clone())))
+        .collect();
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks.load(Ordering::Relaxed) > 500
+        }),
+        "no load before the kill"
+    );
+    let victim = 3;
+    cluster.kill9(victim);
+    let killed = Instant::now();
+    // Every shard gets back to three voters, all on live nodes.
+    let rebuilt = wait_until(Instant::now() + Duration::from_secs(60), || {
+        let voters = shard_voters(&cluster, &[victim]);
+        voters.len() == 8
+            && voters
+                .values()
+                .all(|v| v.len() == REPLICAS && !v.contains(&(victim as u64 + 1)))
+    });
+    assert!(
+        rebuilt,
+        "replicas were not rebuilt: {:?}\n{}",
+        shard_voters(&cluster, &[victim]),
+        cluster.log_tails(60)
+    );
+    println!(
+        "membership: node {} killed; every shard back to {REPLICAS} voters after {:.1} s",
+        victim + 1,
+        killed.elapsed().as_secs_f64()
+    );
+    // CLUSTER SHARDS on a live node shows three nodes per shard, and the
+    // dead node is gone from CLUSTER NODES.
+    let shards = cluster
+        .cmd_text(0, &["CLUSTER", "SHARDS"])
+        .expect("CLUSTER SHARDS");
+    let gone = wait_until(Instant::now() + Duration::from_secs(30), || {
+        cluster
+            .cluster_nodes(0)
+            .is_ok_and(|n| n.len() == 3 && !n.iter().any(|l| l.addr == cluster.node(victim).addr()))
+    });
+    assert!(gone, "the dead node is still in CLUSTER NODES:\n{shards}");
+    let acks = load.acks.load(Ordering::Relaxed);
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks.load(Ordering::Relaxed) > acks + 100
+        }),
+        "no writes acknowledged after the rebuild"
+    );
+    load.stop.store(true, Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for w in writers {
+        let log = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(30), w).await })
+            .expect("a writer did not stop within 30 s")
+            .expect("writer panicked");
+        acked.extend(log.acked);
+    }
+    let lost = read_back(&rt, &cluster, &[0, 1, 2], &acked);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    println!("membership: {} acknowledged writes, none lost", acked.len());
+}
+
+#[test]
+fn a_join_completes_when_the_metadata_leader_is_killed_during_it() {
+    let mut cluster = TestCluster::start(ClusterOpts::new().shards(6));
+    let meta_leader = |cluster: &TestCluster| {
+        (0..cluster.len()).find(|&i| {
+            cluster
+                .replication(i)
+                .is_ok_and(|r| r.shards.get(&0).is_some_and(|s| s.role == "leader"))
+        })
+    };
+    let mut leader = None;
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            leader = meta_leader(&cluster);
+            leader.is_some()
+        }),
+        "no leader of the metadata group"
+    );
+    let leader = leader.expect("checked");
+    let seed = (leader + 1) % cluster.len();
+    rt_set(&cluster, "before-join", "1");
+    // Kill the metadata leader, then join at once: the join is asked
+    // while the group has no leader (the seed names none, or the dead
+    // one) and must complete once a new leader took over.
+    cluster.kill9(leader);
+    let asked = Instant::now();
+    let joined = cluster
+        .join_node(seed)
+        .unwrap_or_else(|e| panic!("join: {e}\n{}", cluster.log_tails(40)));
+    println!(
+        "membership: joined {:.2} s after the metadata leader was killed",
+        asked.elapsed().as_secs_f64()
+    );
+    // The cluster works without the killed node, then with it again.
+    let new_leader = wait_until(Instant::now() + Duration::from_secs(15), || {
+        meta_leader(&cluster).is_some_and(|l| l != leader)
+    });
+    assert!(new_leader, "the metadata group did not elect a new leader");
+    cluster.restart(leader);
+    let target = ring_placement_of(&[1, 2, 3, 4], 6);
+    let settled = wait_until(Instant::now() + Duration::from_secs(60), || {
+        shard_voters(&cluster, &[]) == target
+    });
+    assert!(
+        settled,
+        "replicas never reached the placement over 4 nodes: {:?}\n{}",
+        shard_voters(&cluster, &[]),
+        cluster.log_tails(40)
+    );
+    let mut conn = cluster.client().get_connection().expect("connect");
+    let v: Option<String> = redis::cmd("GET")
+        .arg("before-join")
+        .query(&mut conn)
+        .expect("GET");
+    assert_eq!(
+        v.as_deref(),
+        Some("1"),
+        "a write from before the join is lost"
+    );
+    let addrs = cluster.addrs();
+    assert_cluster_check_ok(&cluster.node(joined).addr(), &addrs);
+}
+
+/// SET through a cluster client (following redirects).
+fn rt_set(cluster: &TestCluster, key: &str, value: &str) {
+    let mut conn = cluster.client().get_connection().expect("connect");
+    let r: String = redis::cmd("SET")
+        .arg(key)
+        .arg(value)
+        .query(&mut conn)
+        .expect("SET");
+    assert_eq!(r, "OK");
 }

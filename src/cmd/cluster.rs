@@ -146,7 +146,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     )
     .doc(
         "cluster",
-        "Removes a node from the cluster (refused: use CLUSTER DRAIN)",
+        "Remove a node from the nodes table",
         "3.0.0",
         "O(1)",
     ),
@@ -216,7 +216,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
     )
     .doc(
         "cluster",
-        "Adds a node to the cluster (refused: start it with --join)",
+        "Force a node cluster to handshake with another node",
         "3.0.0",
         "O(1)",
     ),
