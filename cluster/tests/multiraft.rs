@@ -1648,8 +1648,9 @@ fn a_replica_added_after_a_snapshot_was_taken_gets_a_fresh_one() {
     c.assert_no_faults();
 }
 
-#[test]
-fn a_late_message_to_a_removed_replica_does_not_bring_it_back() {
+/// Four nodes; shard 1 started on 1, 2, 3 (key `k` written), then moved
+/// to 1, 2, 4: node 3 deleted its replica.
+fn shard_moved_off_node_3() -> Cluster {
     let c = Cluster::new(
         &[1, 2, 3, 4],
         vec![shard(1, &[1, 2, 3], Some(1))],
@@ -1661,6 +1662,12 @@ fn a_late_message_to_a_removed_replica_does_not_bring_it_back() {
     poll("node 3 to delete its replica", WAIT, || {
         c.router(3).shard_info(1).is_none().then_some(())
     });
+    c
+}
+
+#[test]
+fn a_late_message_to_a_removed_replica_does_not_bring_it_back() {
+    let c = shard_moved_off_node_3();
     // What the leader sent node 3 just before it applied the removal: a
     // heartbeat committing entries the removed replica had.
     let term = c.router(1).shard_info(1).expect("leader").term;
@@ -1687,17 +1694,7 @@ fn a_late_message_to_a_removed_replica_does_not_bring_it_back() {
 
 #[test]
 fn a_node_removed_from_a_shard_can_be_added_back() {
-    let c = Cluster::new(
-        &[1, 2, 3, 4],
-        vec![shard(1, &[1, 2, 3], Some(1))],
-        fast_cfg(),
-    );
-    c.wait_led_by(1, &[1, 2, 3], 1);
-    c.put(1, &[1, 2, 3], "k", "v");
-    c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 4], "out");
-    poll("node 3 to delete its replica", WAIT, || {
-        c.router(3).shard_info(1).is_none().then_some(())
-    });
+    let c = shard_moved_off_node_3();
     let written = c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 3], "back");
     let state = c.wait_converged(1, &[1, 2, 3]);
     for k in written.iter().chain([&"k".to_string()]) {

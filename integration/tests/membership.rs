@@ -81,6 +81,58 @@ async fn writer(id: usize, client: redis::cluster::ClusterClient, load: Arc<Load
     log
 }
 
+/// The Rust writers through the redis-rs cluster client, seeded with
+/// nodes 1 to 3; stopped when dropped.
+struct RustLoad {
+    load: Arc<Load>,
+    writers: Vec<tokio::task::JoinHandle<WriterLog>>,
+}
+
+impl RustLoad {
+    fn start(rt: &tokio::runtime::Runtime, cluster: &TestCluster, n: usize) -> RustLoad {
+        let load = Arc::new(Load::default());
+        let client = cluster
+            .client_builder(&[0, 1, 2])
+            .retries(10)
+            .build()
+            .expect("cluster client");
+        let writers = (0..n)
+            .map(|id| rt.spawn(writer(id, client.clone(), load.clone())))
+            .collect();
+        RustLoad { load, writers }
+    }
+
+    /// Writes acknowledged so far.
+    fn acks(&self) -> u64 {
+        self.load.acks.load(Ordering::Relaxed)
+    }
+
+    /// Stops the writers; every acknowledged `(key, value)` and the errors
+    /// by kind.
+    fn stop(mut self, rt: &tokio::runtime::Runtime) -> (Vec<(String, u64)>, BTreeMap<String, u64>) {
+        self.load.stop.store(true, Ordering::Relaxed);
+        let mut acked = Vec::new();
+        let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+        for w in std::mem::take(&mut self.writers) {
+            let log = rt
+                .block_on(async { tokio::time::timeout(Duration::from_secs(30), w).await })
+                .expect("a writer did not stop within 30 s")
+                .expect("writer panicked");
+            acked.extend(log.acked);
+            for (k, v) in log.errors {
+                *errors.entry(k).or_default() += v;
+            }
+        }
+        (acked, errors)
+    }
+}
+
+impl Drop for RustLoad {
+    fn drop(&mut self) {
+        self.load.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The redis-py load (`integration/python/cluster_load.py`) in its own
 /// process; killed if the test ends early.
 struct PyLoad {
@@ -236,7 +288,11 @@ fn moved_fraction(
 /// Joins one node through node 1 and waits until every shard's voters are
 /// the ring's placement over the grown cluster; returns the key copies
 /// moved and the total.
-fn grow(cluster: &mut TestCluster, load: &Load, keys_per_shard: &BTreeMap<u32, u64>) -> (u64, u64) {
+fn grow(
+    cluster: &mut TestCluster,
+    load: &RustLoad,
+    keys_per_shard: &BTreeMap<u32, u64>,
+) -> (u64, u64) {
     let before = shard_voters(cluster, &[]);
     let i = cluster
         .join_node(0)
@@ -258,10 +314,10 @@ fn grow(cluster: &mut TestCluster, load: &Load, keys_per_shard: &BTreeMap<u32, u
             .all(|v| !v.contains(&(i as u64 + 1))),
         "the new node hosts nothing"
     );
-    let acks = load.acks.load(Ordering::Relaxed);
+    let acks = load.acks();
     assert!(
         wait_until(Instant::now() + Duration::from_secs(15), || {
-            load.acks.load(Ordering::Relaxed) > acks + 100
+            load.acks() > acks + 100
         }),
         "no writes acknowledged after node {} joined",
         i + 1
@@ -277,34 +333,19 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
             .args(["--anti-entropy-secs", "1"]),
     );
     let rt = runtime();
-    let load = Arc::new(Load::default());
-    struct StopOnDrop(Arc<Load>);
-    impl Drop for StopOnDrop {
-        fn drop(&mut self) {
-            self.0.stop.store(true, Ordering::Relaxed);
-        }
-    }
-    let _stop = StopOnDrop(load.clone());
-    let client = cluster
-        .client_builder(&[0, 1, 2])
-        .retries(10)
-        .build()
-        .expect("cluster client");
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|id| rt.spawn(writer(id, client.clone(), load.clone())))
-        .collect();
+    let load = RustLoad::start(&rt, &cluster, WRITERS);
     // And redis-py's RedisCluster, in its own process.
     let py = PyLoad::start(&cluster.node(0).addr());
     assert!(
         wait_until(Instant::now() + Duration::from_secs(15), || {
-            load.acks.load(Ordering::Relaxed) > 2_000
+            load.acks() > 2_000
         }),
         "no load before the first join"
     );
     // Keys per shard for the moved-data figure: the load spreads keys
     // evenly over the slots; count what was written so far by slot.
     let mut keys_per_shard: BTreeMap<u32, u64> = BTreeMap::new();
-    let written = load.acks.load(Ordering::Relaxed) / WRITERS as u64;
+    let written = load.acks() / WRITERS as u64;
     for id in 0..WRITERS {
         for n in 0..written {
             let slot = key_slot(format!("grow:{id}:{n}").as_bytes());
@@ -371,10 +412,10 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
         ring_placement(&remaining),
         "after the drain, replicas are not the ring placement over the other nodes"
     );
-    let acks = load.acks.load(Ordering::Relaxed);
+    let acks = load.acks();
     assert!(
         wait_until(Instant::now() + Duration::from_secs(15), || {
-            load.acks.load(Ordering::Relaxed) > acks + 100
+            load.acks() > acks + 100
         }),
         "no writes acknowledged after the drain"
     );
@@ -399,7 +440,7 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
     });
     assert!(balanced, "a node leads more than {max_leads} shards");
 
-    load.stop.store(true, Ordering::Relaxed);
+    let (acked, errors) = load.stop(&rt);
     let py_report = py.stop();
     println!("membership: redis-py load: {py_report}");
     assert!(
@@ -410,18 +451,6 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
         !py_report.contains("\"acked\": 0,"),
         "redis-py wrote nothing: {py_report}"
     );
-    let mut acked = Vec::new();
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    for w in writers {
-        let log = rt
-            .block_on(async { tokio::time::timeout(Duration::from_secs(30), w).await })
-            .expect("a writer did not stop within 30 s")
-            .expect("writer panicked");
-        acked.extend(log.acked);
-        for (k, v) in log.errors {
-            *errors.entry(k).or_default() += v;
-        }
-    }
     println!(
         "membership: {} writes acknowledged, failed operations: {errors:?}",
         acked.len()
@@ -487,25 +516,10 @@ fn a_node_down_longer_than_the_limit_has_its_replicas_rebuilt() {
         "1",
     ]));
     let rt = runtime();
-    let load = Arc::new(Load::default());
-    struct StopOnDrop(Arc<Load>);
-    impl Drop for StopOnDrop {
-        fn drop(&mut self) {
-            self.0.stop.store(true, Ordering::Relaxed);
-        }
-    }
-    let _stop = StopOnDrop(load.clone());
-    let client = cluster
-        .client_builder(&[0, 1, 2])
-        .retries(10)
-        .build()
-        .expect("cluster client");
-    let writers: Vec<_> = (0..4)
-        .map(|id| rt.spawn(writer(id, client.clone(), load.clone())))
-        .collect();
+    let load = RustLoad::start(&rt, &cluster, 4);
     assert!(
         wait_until(Instant::now() + Duration::from_secs(15), || {
-            load.acks.load(Ordering::Relaxed) > 500
+            load.acks() > 500
         }),
         "no load before the kill"
     );
@@ -542,22 +556,16 @@ fn a_node_down_longer_than_the_limit_has_its_replicas_rebuilt() {
             .is_ok_and(|n| n.len() == 3 && !n.iter().any(|l| l.addr == cluster.node(victim).addr()))
     });
     assert!(gone, "the dead node is still in CLUSTER NODES:\n{shards}");
-    let acks = load.acks.load(Ordering::Relaxed);
+    let acks = load.acks();
     assert!(
         wait_until(Instant::now() + Duration::from_secs(15), || {
-            load.acks.load(Ordering::Relaxed) > acks + 100
+            load.acks() > acks + 100
         }),
         "no writes acknowledged after the rebuild"
     );
-    load.stop.store(true, Ordering::Relaxed);
-    let mut acked = Vec::new();
-    for w in writers {
-        let log = rt
-            .block_on(async { tokio::time::timeout(Duration::from_secs(30), w).await })
-            .expect("a writer did not stop within 30 s")
-            .expect("writer panicked");
-        acked.extend(log.acked);
-    }
+    // Failed operations are expected here: writes in flight to the killed
+    // node. Acknowledged ones must all be there.
+    let (acked, _errors) = load.stop(&rt);
     let lost = read_back(&rt, &cluster, &[0, 1, 2], &acked);
     assert!(
         lost.is_empty(),
