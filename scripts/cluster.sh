@@ -2,6 +2,8 @@
 # Starts, stops and reports a local redraft cluster on 127.0.0.1.
 #
 # Usage: scripts/cluster.sh start|stop|restart|status
+#        scripts/cluster.sh add PORT      a node joins the running cluster
+#        scripts/cluster.sh drain PORT    a node's replicas move away, it leaves
 #
 # The cluster is three nodes on 127.0.0.1:7001-7003 (raft ids 1-3), each
 # given every node's client address with --peers; the 16384 slots are split
@@ -14,6 +16,13 @@
 # `start` also starts the nodes of a running cluster that are down (after a
 # crash, say) and waits for the cluster again. A single node is
 # REDRAFT_NODES=7001.
+#
+# `add PORT` starts a node on PORT that joins the cluster (--join, through
+# the first node) and returns once it serves every slot; the cluster then
+# moves replicas onto it. `drain PORT` runs `redraft drain` for that node
+# and returns once it left the cluster (it shuts down). `stop`, `restart`
+# and `status` include the nodes added this way (their folders hold a
+# joined-node-id).
 #
 # Environment:
 #   REDRAFT_DATA    data folder              (default: <repo>/data)
@@ -145,7 +154,7 @@ wait_ping() {
 # Waits until every node reports cluster_state:ok.
 wait_cluster_ok() {
     local port deadline=$((SECONDS + START_TIMEOUT))
-    for port in "${NODES[@]}"; do
+    for port in $(all_ports); do
         until cluster_ok "$port"; do
             if ((SECONDS >= deadline)); then
                 echo "node $port: not cluster_state:ok within ${START_TIMEOUT}s; see $(node_dir "$port")/redraft.log" >&2
@@ -154,7 +163,7 @@ wait_cluster_ok() {
             sleep 0.1
         done
     done
-    echo "cluster: all 16384 slots served (cluster_state:ok on ${NODES[*]})"
+    echo "cluster: all 16384 slots served (cluster_state:ok on $(all_ports | xargs))"
     wait_balanced
 }
 
@@ -166,7 +175,7 @@ wait_balanced() {
     ((${#NODES[@]} > 1)) || return 0
     while ((SECONDS < deadline)); do
         all=1
-        for port in "${NODES[@]}"; do
+        for port in $(all_ports); do
             if ! redis-cli -h "$HOST" -p "$port" cluster nodes 2>/dev/null |
                 grep -q 'myself,master - .* [0-9]\+-[0-9]\+'; then
                 all=0
@@ -180,11 +189,87 @@ wait_balanced() {
 }
 
 start_all() {
-    local i rc=0
-    for i in "${!NODES[@]}"; do spawn_node "$i" "${NODES[$i]}"; done
-    for i in "${!NODES[@]}"; do wait_ping "${NODES[$i]}" || rc=1; done
+    local i port rc=0
+    for i in "${!NODES[@]}"; do
+        is_drained "${NODES[$i]}" || spawn_node "$i" "${NODES[$i]}"
+    done
+    for port in $(all_ports); do
+        [[ " ${NODES[*]} " == *" $port "* ]] || spawn_joined "$port"
+    done
+    for port in $(all_ports); do wait_ping "$port" || rc=1; done
     [[ $rc -eq 0 ]] || return 1
     wait_cluster_ok
+}
+
+# The ports of every node: the founding ones, then those added (folders
+# with a joined-node-id).
+all_ports() {
+    local d port
+    for port in "${NODES[@]}"; do is_drained "$port" || echo "$port"; done
+    for d in "$DATA"/*/; do
+        port="$(basename "$d")"
+        [[ -f $d/joined-node-id && $port =~ ^[0-9]+$ ]] || continue
+        [[ " ${NODES[*]} " == *" $port "* ]] || echo "$port"
+    done
+}
+
+# Spawns the node on $1 that joins (or, with a joined-node-id in its
+# folder, rejoins) the cluster through the first node; does not wait.
+spawn_joined() {
+    local port=$1 dir
+    dir="$(node_dir "$port")"
+    [[ -z $(running_pid "$port") ]] || return 0
+    mkdir -p "$dir"
+    # shellcheck disable=SC2086
+    nohup "$BIN" --bind "$HOST" --port "$port" --dir "$dir" --join "$HOST:${NODES[0]}" \
+        ${REDRAFT_ARGS:-} >>"$dir/redraft.log" 2>&1 </dev/null &
+    echo "$!" >"$(pid_file "$port")"
+}
+
+# Whether the node on $1 was drained (it left the cluster for good).
+is_drained() {
+    grep -qx "$1" "$DATA/drained" 2>/dev/null
+}
+
+# Starts a node on $1 that joins the cluster, and waits until it serves.
+add_node() {
+    local port=$1 dir pid
+    [[ $port =~ ^[0-9]+$ ]] || { echo "cluster.sh add: PORT expected" >&2; exit 2; }
+    dir="$(node_dir "$port")"
+    pid="$(running_pid "$port")"
+    if [[ -n $pid ]]; then
+        echo "node $port: already running (pid $pid)"
+        return 0
+    fi
+    spawn_joined "$port"
+    wait_ping "$port" || return 1
+    local deadline=$((SECONDS + START_TIMEOUT))
+    until cluster_ok "$port"; do
+        if ((SECONDS >= deadline)); then
+            echo "node $port: not cluster_state:ok within ${START_TIMEOUT}s; see $dir/redraft.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    echo "node $port: joined; replicas move onto it in the background (CLUSTER SHARDS shows them)"
+}
+
+# Drains the node on $1 through another node, and waits until it left.
+drain_node() {
+    local port=$1 id via
+    [[ $port =~ ^[0-9]+$ ]] || { echo "cluster.sh drain: PORT expected" >&2; exit 2; }
+    id="$(redis-cli -h "$HOST" -p "$port" cluster myid 2>/dev/null || true)"
+    [[ $id =~ ^[0-9a-f]{40}$ ]] || { echo "node $port: no answer to CLUSTER MYID" >&2; return 1; }
+    via="$(all_ports | grep -vx "$port" | head -n 1)"
+    "$BIN" drain "$id" --via "$HOST:$via"
+    # A drained node shuts down by itself.
+    local deadline=$((SECONDS + 30))
+    while [[ -n $(running_pid "$port") ]] && ((SECONDS < deadline)); do sleep 0.2; done
+    rm -f "$(pid_file "$port")"
+    # Out of the cluster for good: kept aside, never started again.
+    echo "$port" >>"$DATA/drained"
+    mv "$(node_dir "$port")" "$(node_dir "$port").drained-$(date +%s)"
+    echo "node $port: drained and stopped (folder kept as $(node_dir "$port").drained-*)"
 }
 
 stop_node() {
@@ -233,17 +318,25 @@ case "$cmd" in
         echo "connect: redis-cli -c -h $HOST -p ${NODES[0]}"
         ;;
     stop)
-        for port in "${NODES[@]}"; do stop_node "$port"; done
+        for port in $(all_ports); do stop_node "$port"; done
         ;;
     restart)
-        for port in "${NODES[@]}"; do stop_node "$port"; done
+        for port in $(all_ports); do stop_node "$port"; done
         ensure_binary
         start_all
         ;;
     status)
         rc=0
-        for port in "${NODES[@]}"; do status_node "$port" || rc=1; done
+        for port in $(all_ports); do status_node "$port" || rc=1; done
         exit $rc
+        ;;
+    add)
+        ensure_binary
+        add_node "${2:-}"
+        ;;
+    drain)
+        ensure_binary
+        drain_node "${2:-}"
         ;;
     *)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
