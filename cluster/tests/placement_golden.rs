@@ -10,11 +10,13 @@
 //!   (`1/(nodes before)` for a shrink), and each node's load after.
 //!
 //! Lines starting with `#` are comments. Run with `UPDATE_GOLDEN=1` to
-//! rewrite the expected outputs from the code (then read the diff).
+//! rewrite the expected outputs from the code (then read the diff); the
+//! runner is `golden_runner/mod.rs`.
+
+mod golden_runner;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use redraft_cluster::placement::{load, place, replicas_moved};
 use redraft_cluster::ShardBootstrap;
@@ -94,52 +96,7 @@ fn run(command: &str) -> String {
 
 #[test]
 fn placement_golden_script() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/placement.txt");
-    let text = std::fs::read_to_string(&path).expect("read the script");
-    let mut rewritten = String::new();
-    let mut failures = Vec::new();
-    for block in text.split("\n\n") {
-        let block = block.trim_matches('\n');
-        if block.is_empty() {
-            continue;
-        }
-        let (head, expected) = match block.split_once("\n----\n") {
-            Some((h, e)) => (h, format!("{}\n", e.trim_end())),
-            None => (
-                block.trim_end_matches("\n----").trim_end_matches("----"),
-                String::new(),
-            ),
-        };
-        let mut command = None;
-        for line in head.lines() {
-            rewritten.push_str(line);
-            rewritten.push('\n');
-            if !line.starts_with('#') && !line.trim().is_empty() {
-                command = Some(line.trim().to_string());
-            }
-        }
-        let Some(command) = command else {
-            rewritten.push('\n');
-            continue;
-        };
-        let got = run(&command);
-        rewritten.push_str("----\n");
-        rewritten.push_str(&got);
-        rewritten.push('\n');
-        if got != expected {
-            failures.push(format!("{command}\n--- expected\n{expected}--- got\n{got}"));
-        }
-    }
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, rewritten.trim_end().to_string() + "\n").expect("write the script");
-        return;
-    }
-    assert!(
-        failures.is_empty(),
-        "{} block(s) differ (UPDATE_GOLDEN=1 rewrites them):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    golden_runner::run_golden("placement.txt", run);
 }
 
 /// Not golden: the bound the elastic-cluster issue sets (at most 1.25x
