@@ -115,3 +115,20 @@ pub fn assert_cluster_check_ok(addr: &str, nodes: &[String]) -> String {
     }
     text
 }
+
+/// [`assert_cluster_check_ok`] once `redis-cli --cluster check ADDR`
+/// passes, tried again for up to `within` while it fails: right after a
+/// membership change, leaders move to their preferred nodes and the
+/// nodes learn them by gossip, so for a moment they may disagree.
+pub fn assert_cluster_check_settles(addr: &str, nodes: &[String], within: Duration) -> String {
+    let _ = wait_until(Instant::now() + within, || {
+        run_tool(
+            "redis-cli",
+            &["--cluster", "check", addr],
+            Duration::from_secs(30),
+        )
+        .status
+        .success()
+    });
+    assert_cluster_check_ok(addr, nodes)
+}

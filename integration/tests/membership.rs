@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use redis::Value;
 use redraft_integration::cluster::{key_slot, ClusterOpts, ReplicationInfo, TestCluster};
-use redraft_integration::tools::assert_cluster_check_ok;
+use redraft_integration::tools::assert_cluster_check_settles;
 use redraft_integration::{redraft_bin, wait_until};
 
 const SHARDS: u16 = 12;
@@ -497,7 +497,7 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
         );
     }
     let addrs: Vec<String> = live.iter().map(|&i| cluster.node(i).addr()).collect();
-    assert_cluster_check_ok(&cluster.node(4).addr(), &addrs);
+    assert_cluster_check_settles(&cluster.node(4).addr(), &addrs, Duration::from_secs(30));
     for (n, ratio) in figures {
         assert!(
             ratio <= 1.25,
@@ -636,7 +636,11 @@ fn a_join_completes_when_the_metadata_leader_is_killed_during_it() {
         "a write from before the join is lost"
     );
     let addrs = cluster.addrs();
-    assert_cluster_check_ok(&cluster.node(joined).addr(), &addrs);
+    assert_cluster_check_settles(
+        &cluster.node(joined).addr(),
+        &addrs,
+        Duration::from_secs(30),
+    );
 }
 
 /// SET through a cluster client (following redirects).
