@@ -109,6 +109,11 @@ fn propose_error_reply(node: &Node, slot: Slot, e: &ProposeError) -> Reply {
         ProposeError::Dropped => {
             Reply::error("TRYAGAIN Write lost to a leader change and not applied, retry")
         }
+        // The leader is handing the shard over and the new one has not
+        // taken it yet: a MOVED now would send the client back and forth.
+        ProposeError::Transferring { .. } => {
+            Reply::error("TRYAGAIN Leadership of the shard is moving, retry")
+        }
         // The entry's index was covered by a snapshot from a newer leader:
         // it may or may not have been applied. Never say it failed.
         ProposeError::Unknown => Reply::error(

@@ -277,7 +277,11 @@ fn place_replicas(node: &Arc<Node>, in_flight: &Arc<Mutex<HashSet<ShardId>>>) {
         node.raft.set_preferred_leader(b.shard, b.preferred_leader);
         let mut target = b.voters.clone();
         target.sort_unstable();
-        if info.voters == target || !in_flight.lock().insert(b.shard) {
+        // Settled: the voters are the placement and no learner is left
+        // over (a move whose leader changed before it removed the demoted
+        // learner leaves one; asking again removes it).
+        let settled = info.voters == target && info.learners.is_empty();
+        if settled || !in_flight.lock().insert(b.shard) {
             continue;
         }
         tracing::info!(shard = b.shard, from = ?info.voters, to = ?target, "moving replicas to the ring placement");

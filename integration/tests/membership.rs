@@ -94,6 +94,9 @@ impl RustLoad {
         let client = cluster
             .client_builder(&[0, 1, 2])
             .retries(10)
+            // Patient, as an application under a loaded machine would be:
+            // several clusters on two cores can take seconds to answer.
+            .response_timeout(Duration::from_secs(10))
             .build()
             .expect("cluster client");
         let writers = (0..n)

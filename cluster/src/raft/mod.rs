@@ -193,6 +193,10 @@ pub enum ProposeError {
     /// down (cut off from its quorum, or replaced).
     #[error("proposal outcome unknown")]
     Unknown,
+    /// This leader is handing leadership of `shard` to node `to`, which
+    /// has not taken it yet; nothing was proposed. Retry shortly.
+    #[error("leadership of shard {shard} is moving to node {to}")]
+    Transferring { shard: ShardId, to: u64 },
     /// No such shard on this node.
     #[error("shard {0} is not hosted here")]
     UnknownShard(ShardId),

@@ -954,14 +954,22 @@ impl<SM: StateMachine> RaftStore<SM> {
             let _ = cb.send(Err(ProposeError::UnknownShard(shard)));
             return;
         };
-        if peer.node.raft.state != StateRole::Leader || peer.node.raft.lead_transferee.is_some() {
-            // While handing leadership over, point at the node taking it.
-            let leader = peer
-                .node
-                .raft
-                .lead_transferee
-                .or(Some(peer.node.raft.leader_id))
-                .filter(|&l| l != 0);
+        if let Some(to) = peer
+            .node
+            .raft
+            .lead_transferee
+            .filter(|_| peer.node.raft.state == StateRole::Leader)
+        {
+            // Handing leadership over: the node taking it is not leader
+            // yet (it would send the client back here), so ask the client
+            // to retry in a moment rather than redirect it.
+            metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "transferring")
+                .increment(1);
+            let _ = cb.send(Err(ProposeError::Transferring { shard, to }));
+            return;
+        }
+        if peer.node.raft.state != StateRole::Leader {
+            let leader = Some(peer.node.raft.leader_id).filter(|&l| l != 0);
             metrics::counter!("redraft_raft_proposals_rejected_total", "reason" => "not_leader")
                 .increment(1);
             let _ = cb.send(Err(ProposeError::NotLeader { shard, leader }));
