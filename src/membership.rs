@@ -59,12 +59,7 @@ pub async fn handle_join(node: &Arc<Node>, addr: String) -> JoinReply {
 
 /// A refusal naming the metadata group's leader, if this node knows it.
 fn refuse(node: &Node, error: String) -> JoinReply {
-    let leader = node
-        .raft
-        .shard_info(META_SHARD)
-        .and_then(|i| i.leader)
-        .or_else(|| node.gossip.lead(META_SHARD).map(|l| l.leader))
-        .unwrap_or(0);
+    let leader = node.meta_leader().unwrap_or(0);
     let map = node.map.get();
     JoinReply {
         node_id: 0,
@@ -185,7 +180,10 @@ fn drain_down_nodes(node: &Node, started: Instant) {
         if heard.elapsed() < limit {
             continue;
         }
-        if meta::active_ids(&map).len() <= node.replicas() {
+        let cmd = meta::MapCommand {
+            cmd: Some(meta::map_command::Cmd::DrainNode(n.id)),
+        };
+        if meta::refusal(&map, &cmd).is_some() {
             continue;
         }
         tracing::warn!(
@@ -193,10 +191,7 @@ fn drain_down_nodes(node: &Node, started: Instant) {
             silent_secs = heard.elapsed().as_secs(),
             "a node is down for longer than --node-down-secs: draining it (its replicas are rebuilt on the others)"
         );
-        drop(
-            node.raft
-                .propose(META_SHARD, crate::meta::drain_node_command(n.id)),
-        );
+        drop(node.raft.propose(META_SHARD, meta::encode_command(&cmd)));
     }
 }
 

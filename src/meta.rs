@@ -14,7 +14,6 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use redraft_cluster::meta::{self, Applied, ClusterMap, MapCommand};
 use redraft_resp::Reply;
-use tokio::sync::watch;
 
 use crate::apply::applied_key;
 use crate::engine::{Engine, WriteBatch};
@@ -24,15 +23,12 @@ use crate::keyspace::system_key;
 /// state machine, gossip and the node's tasks.
 pub struct MapView {
     map: RwLock<ClusterMap>,
-    epoch_tx: watch::Sender<u64>,
 }
 
 impl MapView {
     pub fn new(map: ClusterMap) -> MapView {
-        let (epoch_tx, _) = watch::channel(map.epoch);
         MapView {
             map: RwLock::new(map),
-            epoch_tx,
         }
     }
 
@@ -47,20 +43,12 @@ impl MapView {
 
     /// Takes `map` if it is newer than the one held; returns whether it did.
     pub fn learn(&self, map: &ClusterMap) -> bool {
-        {
-            let mut cur = self.map.write();
-            if map.epoch <= cur.epoch {
-                return false;
-            }
-            *cur = map.clone();
+        let mut cur = self.map.write();
+        if map.epoch <= cur.epoch {
+            return false;
         }
-        self.epoch_tx.send_replace(map.epoch);
+        *cur = map.clone();
         true
-    }
-
-    /// Wakes on every newer map.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.epoch_tx.subscribe()
     }
 }
 
@@ -188,13 +176,6 @@ fn reply_of(applied: Applied) -> Reply {
 pub fn init_command(map: ClusterMap) -> Vec<u8> {
     meta::encode_command(&MapCommand {
         cmd: Some(meta::map_command::Cmd::Init(map)),
-    })
-}
-
-/// The command that starts draining node `id`.
-pub fn drain_node_command(id: u64) -> Vec<u8> {
-    meta::encode_command(&MapCommand {
-        cmd: Some(meta::map_command::Cmd::DrainNode(id)),
     })
 }
 

@@ -85,9 +85,6 @@ pub struct Node {
     pub raft: RaftRouter<Reply>,
     /// This node's Raft id (from `--raft-id`, or given when it joined).
     raft_id: u64,
-    /// Whether this node joined a running cluster (`--join`) rather than
-    /// founding it (`--peers`).
-    pub joined: bool,
     /// Every node of the cluster (this one included), by Raft id: the
     /// cluster map's, or the founding `--peers` before there is a map.
     nodes: RwLock<Vec<PeerSpec>>,
@@ -237,7 +234,6 @@ impl Node {
             engine,
             raft,
             raft_id: me,
-            joined: joined.is_some(),
             nodes: RwLock::new(nodes),
             map,
             transport,
@@ -266,6 +262,16 @@ impl Node {
     /// Every node of the cluster (this one included), sorted by id.
     pub fn nodes(&self) -> Vec<PeerSpec> {
         self.nodes.read().clone()
+    }
+
+    /// The metadata group's leader as this node knows it: first-hand if it
+    /// hosts a replica of the group, else from gossip.
+    pub fn meta_leader(&self) -> Option<u64> {
+        let meta = redraft_cluster::meta::META_SHARD;
+        self.raft
+            .shard_info(meta)
+            .and_then(|i| i.leader)
+            .or_else(|| self.gossip.lead(meta).map(|l| l.leader))
     }
 
     /// The client address of node `id`, if it is known.

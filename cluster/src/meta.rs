@@ -148,6 +148,15 @@ pub fn apply(map: &mut ClusterMap, cmd: &MapCommand) -> Applied {
     }
 }
 
+/// Why `cmd` would be refused on `map` (applied to a copy), if it would:
+/// lets a node answer an admin request at once with the map's own rule.
+pub fn refusal(map: &ClusterMap, cmd: &MapCommand) -> Option<String> {
+    match apply(&mut map.clone(), cmd) {
+        Applied::Refused(why) => Some(why),
+        _ => None,
+    }
+}
+
 /// The ids of the nodes that take replicas (not draining), sorted.
 pub fn active_ids(map: &ClusterMap) -> Vec<u64> {
     let mut v: Vec<u64> = map

@@ -1530,8 +1530,8 @@ fn a_replica_moves_to_a_new_node_under_writes_and_the_old_one_is_deleted() {
     c.assert_no_faults();
 }
 
-#[test]
-fn a_leader_leaving_its_group_hands_leadership_over_first() {
+/// Four nodes; shard 1 on 1, 2, 3, led by node 1, with key `k` written.
+fn shard_1_on_three_of_four_nodes() -> Cluster {
     let c = Cluster::new(
         &[1, 2, 3, 4],
         vec![shard(1, &[1, 2, 3], Some(1))],
@@ -1539,6 +1539,12 @@ fn a_leader_leaving_its_group_hands_leadership_over_first() {
     );
     c.wait_led_by(1, &[1, 2, 3], 1);
     c.put(1, &[1, 2, 3], "k", "v");
+    c
+}
+
+#[test]
+fn a_leader_leaving_its_group_hands_leadership_over_first() {
+    let c = shard_1_on_three_of_four_nodes();
     let written = c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[2, 3, 4], "during");
     let leader = c.wait_leader(1, &[2, 3, 4]);
     assert_ne!(leader, 1);
@@ -1651,13 +1657,7 @@ fn a_replica_added_after_a_snapshot_was_taken_gets_a_fresh_one() {
 /// Four nodes; shard 1 started on 1, 2, 3 (key `k` written), then moved
 /// to 1, 2, 4: node 3 deleted its replica.
 fn shard_moved_off_node_3() -> Cluster {
-    let c = Cluster::new(
-        &[1, 2, 3, 4],
-        vec![shard(1, &[1, 2, 3], Some(1))],
-        fast_cfg(),
-    );
-    c.wait_led_by(1, &[1, 2, 3], 1);
-    c.put(1, &[1, 2, 3], "k", "v");
+    let c = shard_1_on_three_of_four_nodes();
     c.change_replicas_under_writes(1, &[1, 2, 3, 4], &[1, 2, 4], "move");
     poll("node 3 to delete its replica", WAIT, || {
         c.router(3).shard_info(1).is_none().then_some(())

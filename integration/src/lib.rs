@@ -131,6 +131,16 @@ pub fn free_port_pair(offset: u16) -> u16 {
     panic!("no free pair of ports (offset {offset}) on 127.0.0.1");
 }
 
+/// A multi-threaded tokio runtime (4 workers) for tests that drive async
+/// clients from a synchronous test.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// Polls `cond` until it holds or `deadline` passes; returns whether it
 /// held. Checks at least once, and once more at the deadline.
 pub fn wait_until(deadline: Instant, mut cond: impl FnMut() -> bool) -> bool {

@@ -10,21 +10,13 @@ use std::time::{Duration, Instant};
 use redis::Value;
 use redraft_integration::cluster::{key_slot, ClusterOpts, ReplicationInfo, TestCluster};
 use redraft_integration::tools::assert_cluster_check_settles;
-use redraft_integration::{redraft_bin, wait_until};
+use redraft_integration::{redraft_bin, runtime, wait_until};
 
 const SHARDS: u16 = 12;
 const REPLICAS: usize = 3;
 const WRITERS: usize = 8;
 /// Commands one writer sends at most (the load is bounded in count too).
 const MAX_OPS_PER_WRITER: u64 = 200_000;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 #[derive(Default)]
 struct Load {

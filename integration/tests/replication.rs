@@ -38,18 +38,10 @@ use redraft_integration::env_num;
 use redraft_integration::netns::{NetnsCluster, NetnsNet, PartitionTool};
 use redraft_integration::raw::{frame_text, Frame, RawConn};
 use redraft_integration::tools::{assert_cluster_check_ok, have_tool, run_tool, strip_ansi};
-use redraft_integration::wait_until;
+use redraft_integration::{runtime, wait_until};
 
 const REGISTERS_PER_WRITER: usize = 4;
 const COUNTERS_PER_WRITER: usize = 2;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-}
 
 // ---------------------------------------------------------------------
 // Redis's tools

@@ -382,30 +382,23 @@ fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
     };
     let meta = redraft_cluster::meta::META_SHARD;
     if !n.raft.is_leader(meta) {
-        let leader = n
-            .raft
-            .shard_info(meta)
-            .and_then(|i| i.leader)
-            .or_else(|| n.gossip.lead(meta).map(|l| l.leader))
-            .and_then(|l| n.node_addr(l));
-        return match leader {
+        return match n.meta_leader().and_then(|l| n.node_addr(l)) {
             Some(addr) => Reply::error(format!("REDIRECT {addr}")),
             None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
         };
     }
-    let active = redraft_cluster::meta::active_ids(&map).len();
-    if target.state == redraft_cluster::meta::ACTIVE && active <= n.replicas() {
-        return Reply::error(format!(
-            "ERR draining node {} would leave {} nodes for {} replicas per shard",
+    let cmd = redraft_cluster::meta::MapCommand {
+        cmd: Some(redraft_cluster::meta::map_command::Cmd::DrainNode(
             target.id,
-            active - 1,
-            n.replicas()
-        ));
+        )),
+    };
+    if let Some(why) = redraft_cluster::meta::refusal(&map, &cmd) {
+        return Reply::error(format!("ERR {why}"));
     }
     // Not awaited: the caller watches the drain (and may ask again).
     drop(
         n.raft
-            .propose(meta, crate::meta::drain_node_command(target.id)),
+            .propose(meta, redraft_cluster::meta::encode_command(&cmd)),
     );
     Reply::ok()
 }
