@@ -57,6 +57,12 @@ impl BusInbox for Inbox {
     fn on_gossip(&self, state: GossipState) {
         if let Some(node) = self.node.upgrade() {
             node.gossip.merge(&state);
+            let me = node.raft_id();
+            for (shard, conf_index) in
+                crate::gossip::stale_replicas(&node.gossip, &node.raft.shards(), me)
+            {
+                node.raft.remove_stale_replica(shard, conf_index);
+            }
             if let Some(map) = &state.map {
                 node.map.learn(map);
             }

@@ -81,6 +81,7 @@ pub fn state_of(table: &GossipTable, local: &[ShardInfo]) -> GossipState {
                 leader,
                 voters: info.voters.clone(),
                 conf_index: info.conf_index,
+                learners: info.learners.clone(),
             });
         }
     }
@@ -89,6 +90,24 @@ pub fn state_of(table: &GossipTable, local: &[ShardInfo]) -> GossipState {
         leads: table.leads(),
         map: None,
     }
+}
+
+/// The local replicas that a newer configuration of their group, known
+/// from gossip, no longer names: `(shard, that configuration's index)`.
+/// Such a replica was moved out while its node was down (no leader sends
+/// to it any more, so it never applies its removal). Replicas not
+/// initialised yet (no voters: created for a leader's message, waiting
+/// for their snapshot) are left to their leader.
+pub fn stale_replicas(table: &GossipTable, local: &[ShardInfo], me: u64) -> Vec<(ShardId, u64)> {
+    local
+        .iter()
+        .filter(|i| !i.voters.is_empty() && i.role != ShardRole::Leader)
+        .filter_map(|i| {
+            let lead = table.lead(i.shard)?;
+            (lead.conf_index > i.conf_index && !lead.names(me))
+                .then_some((i.shard, lead.conf_index))
+        })
+        .collect()
 }
 
 /// A `ShardInfo` standing for a shard this node does not host, from what
@@ -115,6 +134,7 @@ mod tests {
             leader,
             voters: vec![1, 2, 3],
             conf_index: 5,
+            learners: Vec::new(),
         }
     }
 
@@ -138,6 +158,63 @@ mod tests {
             map: None,
         });
         assert_eq!(t.lead(1), Some(moved));
+    }
+
+    #[test]
+    fn a_replica_moved_out_while_away_is_found_stale() {
+        let t = GossipTable::default();
+        // Node 3 was moved out of shard 1 (configuration at index 40) and
+        // of shard 2 (index 30) while it was down; it is being added to
+        // shard 4 as a learner.
+        t.merge(&GossipState {
+            from_node: 2,
+            leads: vec![
+                ShardLead {
+                    voters: vec![1, 2, 4],
+                    conf_index: 40,
+                    ..lead(1, 5, 2)
+                },
+                ShardLead {
+                    voters: vec![1, 2, 4],
+                    conf_index: 30,
+                    ..lead(2, 5, 2)
+                },
+                ShardLead {
+                    voters: vec![1, 2, 4],
+                    learners: vec![3],
+                    conf_index: 50,
+                    ..lead(4, 5, 2)
+                },
+                lead(5, 5, 2),
+            ],
+            map: None,
+        });
+        let replica = |shard, conf_index, voters: Vec<u64>| ShardInfo {
+            shard,
+            term: 4,
+            voters,
+            conf_index,
+            ..ShardInfo::default()
+        };
+        let local = [
+            // Its old configuration: stale.
+            replica(1, 20, vec![1, 2, 3]),
+            // Already applied a newer one (added back): kept.
+            replica(2, 35, vec![1, 2, 3]),
+            // Caught up to an older configuration as a learner: kept.
+            replica(4, 45, vec![1, 2, 4]),
+            // Named by the gossiped configuration: kept.
+            replica(5, 1, vec![1, 2, 3]),
+            // Not initialised yet: its leader decides.
+            replica(6, 0, vec![]),
+        ];
+        assert_eq!(stale_replicas(&t, &local, 3), vec![(1, 40)]);
+        // A leader is never removed this way.
+        let leading = [ShardInfo {
+            role: ShardRole::Leader,
+            ..replica(1, 20, vec![1, 2, 3])
+        }];
+        assert!(stale_replicas(&t, &leading, 3).is_empty());
     }
 
     #[test]

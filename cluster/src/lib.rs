@@ -35,5 +35,6 @@ pub use bus::{Bus, BusConfig, BusInbox, BusStats, TlsPaths};
 pub use raft::{
     Digest, DigestJob, NoTransport, PartHasher, ProposeError, RaftConfig, RaftMessage, RaftRouter,
     RaftStore, ShardBootstrap, ShardId, ShardInfo, ShardRole, StateMachine, StoreStats, Transport,
+    INIT_INDEX,
 };
 pub use slots::{key_slot, Slot, SlotRange, SLOT_COUNT};

@@ -33,6 +33,15 @@ pub struct ShardLead {
     pub voters: Vec<u64>,
     /// The log index of the configuration `voters` come from.
     pub conf_index: u64,
+    /// The shard's learners, sorted.
+    pub learners: Vec<u64>,
+}
+
+impl ShardLead {
+    /// Whether the configuration names `node` (as a voter or a learner).
+    pub fn names(&self, node: u64) -> bool {
+        self.voters.contains(&node) || self.learners.contains(&node)
+    }
 }
 
 /// One side of a gossip exchange.
@@ -57,6 +66,7 @@ impl GossipState {
                     leader: l.leader,
                     voters: l.voters.clone(),
                     conf_index: l.conf_index,
+                    learners: l.learners.clone(),
                 })
                 .collect(),
             map: self
@@ -81,12 +91,16 @@ impl GossipState {
                     let mut voters = l.voters;
                     voters.sort_unstable();
                     voters.dedup();
+                    let mut learners = l.learners;
+                    learners.sort_unstable();
+                    learners.dedup();
                     ShardLead {
                         shard: l.shard,
                         term: l.term,
                         leader: l.leader,
                         voters,
                         conf_index: l.conf_index,
+                        learners,
                     }
                 })
                 .collect(),

@@ -5,6 +5,9 @@
 //!   the tail, as Raft requires);
 //! - `hs`: the `HardState` (term, vote, commit);
 //! - `cs`: the `ConfState` (voters, learners);
+//! - `ci`: the log index of the entry (or snapshot) `cs` comes from
+//!   (8 bytes, big-endian), so that a restarted replica can tell a newer
+//!   configuration of its group, learned by gossip, from its own;
 //! - `tombstone`: present once the replica was removed from its group
 //!   (its log is gone; a restart must not bootstrap it again): the index
 //!   it had applied then (8 bytes, big-endian);
@@ -23,6 +26,7 @@ use raft_engine::{Config, Engine, LogBatch, MessageExt, ReadableSize};
 
 const HARD_STATE: &[u8] = b"hs";
 const CONF_STATE: &[u8] = b"cs";
+const CONF_INDEX: &[u8] = b"ci";
 const COMPACTED: &[u8] = b"compacted";
 const TOMBSTONE: &[u8] = b"tombstone";
 
@@ -42,6 +46,8 @@ impl MessageExt for EntryExt {
 pub(crate) struct PersistedShard {
     pub hard_state: HardState,
     pub conf_state: Option<ConfState>,
+    /// The log index `conf_state` comes from (0 if not recorded).
+    pub conf_index: u64,
     /// `(index, term)` of the last discarded entry; `(0, 0)` if none.
     pub compacted: (u64, u64),
     pub entries: Vec<Entry>,
@@ -107,9 +113,15 @@ impl RaftLog {
                 .fetch_entries_to::<EntryExt>(shard, first, last + 1, None, &mut entries)
                 .map_err(to_io)?;
         }
+        let conf_index = self
+            .engine
+            .get(shard, CONF_INDEX)
+            .and_then(|v| v.get(..8).and_then(|b| b.try_into().ok()))
+            .map_or(0, u64::from_be_bytes);
         Ok(PersistedShard {
             hard_state,
             conf_state,
+            conf_index,
             compacted,
             entries,
             tombstone: self.engine.get(shard, TOMBSTONE).map(|v| {
@@ -140,14 +152,20 @@ impl RaftLog {
             .map_err(to_io)
     }
 
+    /// Records the configuration in force, set by the entry (or the
+    /// snapshot) at `index`.
     pub fn put_conf_state(
         &self,
         batch: &mut LogBatch,
         shard: u64,
         cs: &ConfState,
+        index: u64,
     ) -> io::Result<()> {
         batch
             .put_message(shard, CONF_STATE.to_vec(), cs)
+            .map_err(to_io)?;
+        batch
+            .put(shard, CONF_INDEX.to_vec(), index.to_be_bytes().to_vec())
             .map_err(to_io)
     }
 
@@ -185,7 +203,7 @@ impl RaftLog {
         v.extend_from_slice(&meta.index.to_be_bytes());
         v.extend_from_slice(&meta.term.to_be_bytes());
         batch.put(shard, COMPACTED.to_vec(), v).map_err(to_io)?;
-        self.put_conf_state(&mut batch, shard, meta.get_conf_state())?;
+        self.put_conf_state(&mut batch, shard, meta.get_conf_state(), meta.index)?;
         self.put_hard_state(&mut batch, shard, hs)?;
         self.write(&mut batch, true)?;
         Ok(())

@@ -63,6 +63,11 @@ enum Msg<R> {
         shard: ShardId,
         node: Option<u64>,
     },
+    /// See [`RaftRouter::remove_stale_replica`].
+    RemoveStale {
+        shard: ShardId,
+        conf_index: u64,
+    },
     /// Make `voters` the shard's voters (see [`RaftRouter::change_replicas`]).
     ChangeReplicas {
         shard: ShardId,
@@ -212,6 +217,19 @@ impl<R: Send + 'static> RaftRouter<R> {
     /// local leader hands leadership to it; see the balance check).
     pub fn set_preferred_leader(&self, shard: ShardId, node: Option<u64>) {
         let _ = self.tx.send(Msg::SetPreferredLeader { shard, node });
+    }
+
+    /// Removes the local replica of `shard` if its configuration is older
+    /// than `conf_index`: the caller learned (by gossip) that the group's
+    /// configuration at that index, committed, does not name this node. A
+    /// replica moved out of its group while its node was down never
+    /// applies its removal (no leader sends to it any more), and would
+    /// otherwise go on counting itself a voter. A leader, or a replica
+    /// that already applied a configuration at or after `conf_index`, is
+    /// kept. Should the node have been added back meanwhile, the leader's
+    /// next message recreates the replica, as for any new one.
+    pub fn remove_stale_replica(&self, shard: ShardId, conf_index: u64) {
+        let _ = self.tx.send(Msg::RemoveStale { shard, conf_index });
     }
 
     /// The last published state of a local replica (one not initialised
@@ -608,7 +626,7 @@ impl<SM: StateMachine> RaftStore<SM> {
             change: None,
             heard_leader_tick: 0,
             removed: false,
-            conf_index: persisted.compacted.0,
+            conf_index: persisted.conf_index.max(persisted.compacted.0),
         };
         let lease = Duration::ZERO;
         publish(&mut peer, applied, lease);
@@ -905,6 +923,26 @@ impl<SM: StateMachine> RaftStore<SM> {
             Msg::SetPreferredLeader { shard, node } => {
                 if let Some(peer) = self.peer_mut(shard) {
                     peer.preferred_leader = node;
+                }
+            }
+            Msg::RemoveStale { shard, conf_index } => {
+                let Some(peer) = self.peer_mut(shard) else {
+                    return false;
+                };
+                let initialised = !peer.node.raft.prs().conf().voters().ids().is_empty();
+                if initialised
+                    && peer.conf_index < conf_index
+                    && peer.node.raft.state != StateRole::Leader
+                {
+                    tracing::warn!(
+                        shard,
+                        local_conf_index = peer.conf_index,
+                        conf_index,
+                        "removing a replica its group no longer names (a newer configuration \
+                         without this node was committed while it was away)"
+                    );
+                    peer.removed = true;
+                    self.destroy_removed();
                 }
             }
             Msg::ChangeReplicas { shard, voters, cb } => {
@@ -1754,11 +1792,19 @@ fn drive_change<R>(peer: &mut Peer<R>, me: u64) {
         }
         if demote.contains(&me) {
             // 2a. A leader does not remove itself: it hands leadership to
-            // a staying voter, which drives the rest when asked again.
+            // a staying voter, which drives the rest when asked again. Only
+            // to one that answered lately: a transfer to a node that is
+            // down never completes, and would be tried again forever. (Not
+            // `recent_active`: see `maybe_transfer_to_preferred`.)
+            let acks = &peer.acks;
+            let alive = |n: u64| {
+                acks.get(&n)
+                    .is_some_and(|t| t.elapsed() < Duration::from_millis(500))
+            };
             let to = voters
                 .iter()
                 .copied()
-                .find(|&n| n != me && target.contains(&n) && caught_up(n));
+                .find(|&n| n != me && target.contains(&n) && caught_up(n) && alive(n));
             let Some(to) = to else {
                 // Nobody to hand over to yet: promote first.
                 if promote.is_empty() {
@@ -1932,7 +1978,7 @@ fn apply_conf_change<R>(peer: &mut Peer<R>, log: &RaftLog, e: &Entry, me: u64) {
             peer.node.store().forget_snapshot();
             peer.node.mut_store().mem.wl().set_conf_state(cs.clone());
             let mut batch = LogBatch::default();
-            log.put_conf_state(&mut batch, peer.shard, &cs)
+            log.put_conf_state(&mut batch, peer.shard, &cs, e.index)
                 .and_then(|_| log.write(&mut batch, true))
                 .unwrap_or_else(|e| fatal("persist conf state", e));
         }
@@ -1988,6 +2034,7 @@ fn publish<R>(peer: &mut Peer<R>, applied: u64, lease: Duration) {
     info.last_log_index = raft.raft_log.last_index();
     info.voters = voters;
     info.learners = {
+        // (A voter being demoted is still among the outgoing voters.)
         let mut v: Vec<u64> = raft.prs().conf().learners().iter().copied().collect();
         v.sort_unstable();
         v
