@@ -37,7 +37,9 @@ use redraft_integration::cluster::{key_in, key_slot, ClusterOpts, TestCluster};
 use redraft_integration::env_num;
 use redraft_integration::netns::{NetnsCluster, NetnsNet, PartitionTool};
 use redraft_integration::raw::{frame_text, Frame, RawConn};
-use redraft_integration::tools::{assert_cluster_check_ok, have_tool, run_tool, strip_ansi};
+use redraft_integration::tools::{
+    assert_cluster_check_ok, assert_cluster_check_settles, have_tool, run_tool, strip_ansi,
+};
 use redraft_integration::{runtime, wait_until};
 
 const REGISTERS_PER_WRITER: usize = 4;
@@ -64,6 +66,77 @@ fn redis_cli_check_finds_every_slot_covered_on_every_node() {
         // Every node is listed, as a master or a replica.
         assert_cluster_check_ok(&addr, &cluster.addrs());
     }
+}
+
+/// `redis-cli --cluster reshard` (and ADDSLOTS, DELSLOTS, SETSLOT, which it
+/// and `rebalance`/`fix` send) is refused with an error that says how
+/// redraft places slots, and moves nothing.
+#[test]
+fn redis_cli_reshard_is_refused_with_the_way_redraft_places_slots() {
+    if !have_tool(
+        "redis-cli",
+        "redis_cli_reshard_is_refused_with_the_way_redraft_places_slots",
+    ) {
+        return;
+    }
+    const REFUSAL: &str = "ERR redraft places slots itself";
+    let cluster = TestCluster::start(ClusterOpts::new());
+    let addrs = cluster.addrs();
+    assert_cluster_check_settles(&addrs[0], &addrs, Duration::from_secs(30));
+    for args in [
+        &["CLUSTER", "SETSLOT", "100", "IMPORTING", "abc"][..],
+        &["CLUSTER", "SETSLOT", "100", "STABLE"],
+        &["CLUSTER", "ADDSLOTS", "100"],
+        &["CLUSTER", "ADDSLOTSRANGE", "100", "200"],
+        &["CLUSTER", "DELSLOTS", "100"],
+        &["CLUSTER", "DELSLOTSRANGE", "100", "200"],
+    ] {
+        match cluster.cmd(0, args).expect("a reply") {
+            Frame::Error(e) => assert!(e.starts_with(REFUSAL), "{args:?}: {e}"),
+            other => panic!("{args:?} was not refused: {other:?}"),
+        }
+    }
+    let slots_before = cluster
+        .cmd(0, &["CLUSTER", "SLOTS"])
+        .expect("CLUSTER SLOTS");
+    // A node that leads slots is a master redis-cli can move slots to.
+    let target = (0..cluster.len())
+        .find(|&i| cluster.led_slots(i).is_ok_and(|r| !r.is_empty()))
+        .expect("a node leading slots");
+    let Frame::BulkString(id) = cluster.cmd(target, &["CLUSTER", "MYID"]).expect("MYID") else {
+        panic!("CLUSTER MYID is not a bulk string")
+    };
+    let id = String::from_utf8(id).expect("hex id");
+    let out = run_tool(
+        "redis-cli",
+        &[
+            "--cluster",
+            "reshard",
+            &addrs[target],
+            "--cluster-from",
+            "all",
+            "--cluster-to",
+            &id,
+            "--cluster-slots",
+            "10",
+            "--cluster-yes",
+        ],
+        Duration::from_secs(60),
+    );
+    let text = output_text(&out);
+    assert!(!out.status.success(), "reshard succeeded:\n{text}");
+    assert!(
+        text.contains(REFUSAL),
+        "reshard failed without saying how redraft places slots:\n{text}"
+    );
+    assert_eq!(
+        cluster
+            .cmd(0, &["CLUSTER", "SLOTS"])
+            .expect("CLUSTER SLOTS"),
+        slots_before,
+        "a slot moved"
+    );
+    assert_cluster_check_settles(&addrs[0], &addrs, Duration::from_secs(30));
 }
 
 #[test]

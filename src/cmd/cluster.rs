@@ -12,8 +12,10 @@
 //! hides them everywhere else, so it hides them here too).
 //!
 //! CAVEATS:
-//! - Besides FAILOVER, only the read-only subcommands exist; slot assignment (ADDSLOTS,
-//!   SETSLOT, MEET, …) is redraft's own business, through Raft.
+//! - Besides FAILOVER and DRAIN, only the read-only subcommands exist; slot
+//!   assignment (ADDSLOTS, DELSLOTS, SETSLOT) and MEET/FORGET are redraft's
+//!   own business, through Raft: they answer an error that says how redraft
+//!   does it.
 //! - CLUSTER MYSHARDID (Redis 7.2) is not offered: the reference is 7.0.
 
 pub mod topology;
@@ -95,6 +97,34 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 static SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
+        "cluster|addslots",
+        -3,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(assign_slots),
+    )
+    .doc(
+        "cluster",
+        "Assign new hash slots to receiving node",
+        "3.0.0",
+        "O(N) where N is the total number of hash slot arguments",
+    ),
+    CommandSpec::new(
+        "cluster|addslotsrange",
+        -4,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(assign_slots),
+    )
+    .doc(
+        "cluster",
+        "Assign new hash slots to receiving node",
+        "7.0.0",
+        "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
+    ),
+    CommandSpec::new(
         "cluster|countkeysinslot",
         3,
         &[STALE],
@@ -107,6 +137,34 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "Return the number of local keys in the specified hash slot",
         "3.0.0",
         "O(1)",
+    ),
+    CommandSpec::new(
+        "cluster|delslots",
+        -3,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(assign_slots),
+    )
+    .doc(
+        "cluster",
+        "Set hash slots as unbound in receiving node",
+        "3.0.0",
+        "O(N) where N is the total number of hash slot arguments",
+    ),
+    CommandSpec::new(
+        "cluster|delslotsrange",
+        -4,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(assign_slots),
+    )
+    .doc(
+        "cluster",
+        "Set hash slots as unbound in receiving node",
+        "7.0.0",
+        "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
     ),
     CommandSpec::new(
         "cluster|drain",
@@ -244,6 +302,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "O(N) where N is the total number of Cluster nodes",
     ),
     CommandSpec::new(
+        "cluster|setslot",
+        -4,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(assign_slots),
+    )
+    .doc(
+        "cluster",
+        "Bind a hash slot to a specific node",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
         "cluster|shards",
         2,
         &[STALE],
@@ -275,8 +347,16 @@ static SUBCOMMANDS: &[CommandSpec] = &[
 
 /// CLUSTER HELP's lines after the first: each subcommand, then what it does.
 const HELP: &[&str] = &[
+    "ADDSLOTS <slot> [<slot> ...]",
+    "    Refused: redraft assigns slots itself (see SETSLOT).",
+    "ADDSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Refused: redraft assigns slots itself (see SETSLOT).",
     "COUNTKEYSINSLOT <slot>",
     "    Return the number of keys stored in <slot>.",
+    "DELSLOTS <slot> [<slot> ...]",
+    "    Refused: redraft assigns slots itself (see SETSLOT).",
+    "DELSLOTSRANGE <start slot> <end slot> [<start slot> <end slot> ...]",
+    "    Refused: redraft assigns slots itself (see SETSLOT).",
     "FORGET <node-id>",
     "    Refused: redraft removes a node by draining it (CLUSTER DRAIN).",
     "GETKEYSINSLOT <slot> <count>",
@@ -296,6 +376,9 @@ const HELP: &[&str] = &[
     "NODES",
     "    Return the cluster's nodes, one per line:",
     "    <id> <ip:port@cport> <flags> <master> <ping-sent> <pong-recv> <epoch> <link> <slot> ...",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+    "    Refused: the slots are split over the shards (--shards) and replicas move by",
+    "    themselves as nodes join (--join) and drain (CLUSTER DRAIN).",
     "SHARDS",
     "    Return each shard's slot ranges and nodes.",
     "SLOTS",
@@ -410,6 +493,16 @@ fn forget(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
     )
 }
 
+/// ADDSLOTS, DELSLOTS, SETSLOT (what `redis-cli --cluster reshard`,
+/// `rebalance` and `fix` send): redraft assigns slots itself, through Raft.
+fn assign_slots(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
+    Reply::error(
+        "ERR redraft places slots itself: the slots are split over the shards given by --shards, \
+         and replicas move by themselves when nodes join (--join) or drain (CLUSTER DRAIN or \
+         `redraft drain`); moving slots by hand is not supported",
+    )
+}
+
 /// Redis Cluster's way of adding a node; redraft nodes join by themselves.
 fn meet(_s: &mut Session, _n: &Node, _args: &[Bytes]) -> Reply {
     Reply::error(
@@ -496,7 +589,11 @@ mod tests {
     fn every_subcommand_is_in_the_table() {
         let cluster = lookup(b"CLUSTER").expect("cluster");
         for sub in [
+            "addslots",
+            "addslotsrange",
             "countkeysinslot",
+            "delslots",
+            "delslotsrange",
             "drain",
             "failover",
             "forget",
@@ -506,6 +603,7 @@ mod tests {
             "keyslot",
             "myid",
             "nodes",
+            "setslot",
             "shards",
             "slots",
         ] {
