@@ -68,6 +68,55 @@ fn redis_cli_check_finds_every_slot_covered_on_every_node() {
     }
 }
 
+/// `redis-cli --cluster info` lists every node leading slots as a master
+/// and counts every key once (each master counts the keys of the slots it
+/// serves).
+#[test]
+fn redis_cli_cluster_info_counts_every_key_once() {
+    if !have_tool("redis-cli", "redis_cli_cluster_info_counts_every_key_once") {
+        return;
+    }
+    const KEYS: usize = 200;
+    let cluster = TestCluster::start(ClusterOpts::new());
+    let addrs = cluster.addrs();
+    assert_cluster_check_settles(&addrs[0], &addrs, Duration::from_secs(30));
+    let mut conn = cluster.client().get_connection().expect("connect");
+    for i in 0..KEYS {
+        let _: () = redis::cmd("SET")
+            .arg(format!("info:{i}"))
+            .arg(i)
+            .query(&mut conn)
+            .expect("SET");
+    }
+    // Leaders may move between the two commands: run it again until the
+    // masters it lists cover every slot (bounded).
+    let mut text = String::new();
+    let agreed = wait_until(Instant::now() + Duration::from_secs(30), || {
+        let out = run_tool(
+            "redis-cli",
+            &["--cluster", "info", &addrs[0]],
+            Duration::from_secs(30),
+        );
+        text = output_text(&out);
+        out.status.success() && text.contains(&format!("[OK] {KEYS} keys in "))
+    });
+    assert!(
+        agreed,
+        "redis-cli --cluster info did not count {KEYS} keys:\n{text}"
+    );
+    let slots: usize = text
+        .lines()
+        .filter_map(|l| {
+            l.split(" | ")
+                .nth(1)?
+                .strip_suffix(" slots")?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(slots, 16384, "the masters' slots do not add up:\n{text}");
+}
+
 /// `redis-cli --cluster reshard` (and ADDSLOTS, DELSLOTS, SETSLOT, which it
 /// and `rebalance`/`fix` send) is refused with an error that says how
 /// redraft places slots, and moves nothing.
@@ -82,6 +131,18 @@ fn redis_cli_reshard_is_refused_with_the_way_redraft_places_slots() {
     const REFUSAL: &str = "ERR redraft places slots itself";
     let cluster = TestCluster::start(ClusterOpts::new());
     let addrs = cluster.addrs();
+    // redis-cli moves slots between masters, and a node is a master while
+    // it leads slots: wait until leaders spread over at least two nodes
+    // (right after the start one node may lead every shard).
+    let masters = || {
+        (0..cluster.len())
+            .filter(|&i| cluster.led_slots(i).is_ok_and(|r| !r.is_empty()))
+            .count()
+    };
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(30), || masters() >= 2),
+        "leaders never spread over two nodes"
+    );
     assert_cluster_check_settles(&addrs[0], &addrs, Duration::from_secs(30));
     for args in [
         &["CLUSTER", "SETSLOT", "100", "IMPORTING", "abc"][..],
