@@ -25,12 +25,25 @@ use redraft_cluster::{ShardId, ShardInfo, ShardRole};
 pub struct GossipTable {
     leads: RwLock<HashMap<ShardId, ShardLead>>,
     heard: RwLock<HashMap<u64, Instant>>,
+    /// When other nodes last heard each node, as they report it.
+    heard_by_others: RwLock<HashMap<u64, Instant>>,
 }
 
 impl GossipTable {
     /// Merges a peer's state: per shard, the higher term wins.
     pub fn merge(&self, state: &GossipState) {
-        self.heard.write().insert(state.from_node, Instant::now());
+        let now = Instant::now();
+        self.heard.write().insert(state.from_node, now);
+        {
+            let mut others = self.heard_by_others.write();
+            for &(node, ms_ago) in &state.heard {
+                let Some(at) = now.checked_sub(std::time::Duration::from_millis(ms_ago)) else {
+                    continue;
+                };
+                let e = others.entry(node).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
         let mut leads = self.leads.write();
         for l in &state.leads {
             match leads.get(&l.shard) {
@@ -49,6 +62,7 @@ impl GossipTable {
             from_node: 0,
             leads: vec![lead],
             map: None,
+            heard: Vec::new(),
         });
     }
 
@@ -67,6 +81,28 @@ impl GossipTable {
     /// When node `id` last gossiped with this one.
     pub fn last_heard(&self, id: u64) -> Option<Instant> {
         self.heard.read().get(&id).copied()
+    }
+
+    /// When node `id` was last heard, by this node or (as they gossip it)
+    /// by any other: a node only this one cannot reach is not down.
+    pub fn last_heard_by_anyone(&self, id: u64) -> Option<Instant> {
+        let mine = self.last_heard(id);
+        let theirs = self.heard_by_others.read().get(&id).copied();
+        mine.max(theirs)
+    }
+
+    /// `(node, ms ago)` for every node this one gossiped with: what it
+    /// tells the others.
+    pub fn heard_report(&self) -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = self
+            .heard
+            .read()
+            .iter()
+            .filter(|(&id, _)| id != 0)
+            .map(|(&id, at)| (id, at.elapsed().as_millis() as u64))
+            .collect();
+        v.sort_unstable();
+        v
     }
 }
 
@@ -89,6 +125,7 @@ pub fn state_of(table: &GossipTable, local: &[ShardInfo]) -> GossipState {
         from_node: 0,
         leads: table.leads(),
         map: None,
+        heard: table.heard_report(),
     }
 }
 
@@ -150,12 +187,14 @@ mod tests {
             from_node: 2,
             leads: vec![moved.clone()],
             map: None,
+            heard: Vec::new(),
         });
         // A second-hand copy of the old configuration, same term.
         t.merge(&GossipState {
             from_node: 3,
             leads: vec![lead(1, 5, 2)],
             map: None,
+            heard: Vec::new(),
         });
         assert_eq!(t.lead(1), Some(moved));
     }
@@ -188,6 +227,7 @@ mod tests {
                 lead(5, 5, 2),
             ],
             map: None,
+            heard: Vec::new(),
         });
         let replica = |shard, conf_index, voters: Vec<u64>| ShardInfo {
             shard,
@@ -218,17 +258,50 @@ mod tests {
     }
 
     #[test]
+    fn a_node_another_one_heard_lately_is_not_taken_for_down() {
+        let t = GossipTable::default();
+        // Node 2 heard node 5 100 ms ago, and node 6 an hour ago; this
+        // node never heard either itself.
+        t.merge(&GossipState {
+            from_node: 2,
+            heard: vec![(5, 100), (6, 3_600_000), (7, u64::MAX)],
+            ..GossipState::default()
+        });
+        assert!(t.last_heard(5).is_none());
+        let five = t.last_heard_by_anyone(5).expect("heard by node 2");
+        assert!(five.elapsed() < std::time::Duration::from_secs(60));
+        let six = t
+            .last_heard_by_anyone(6)
+            .expect("heard by node 2, long ago");
+        assert!(six.elapsed() >= std::time::Duration::from_secs(3_599));
+        // A newer report wins, an older one does not go back in time.
+        t.merge(&GossipState {
+            from_node: 3,
+            heard: vec![(6, 10), (5, 3_600_000)],
+            ..GossipState::default()
+        });
+        assert!(t.last_heard_by_anyone(6).expect("6").elapsed() < six.elapsed());
+        assert!(t.last_heard_by_anyone(5).expect("5") >= five);
+        // Only first-hand knowledge is passed on.
+        let report: Vec<u64> = t.heard_report().iter().map(|&(id, _)| id).collect();
+        assert_eq!(report, vec![2, 3]);
+        assert!(state_of(&t, &[]).heard.iter().all(|&(_, ms)| ms < 60_000));
+    }
+
+    #[test]
     fn the_higher_term_wins_whatever_the_order() {
         let t = GossipTable::default();
         t.merge(&GossipState {
             from_node: 2,
             leads: vec![lead(1, 5, 2), lead(2, 3, 3)],
             map: None,
+            heard: Vec::new(),
         });
         t.merge(&GossipState {
             from_node: 3,
             leads: vec![lead(1, 4, 3), lead(2, 7, 1)],
             map: None,
+            heard: Vec::new(),
         });
         assert_eq!(t.lead(1).unwrap().leader, 2);
         assert_eq!(t.lead(2).unwrap().leader, 1);

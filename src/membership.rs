@@ -176,7 +176,13 @@ fn drain_down_nodes(node: &Node, started: Instant) {
         if n.id == node.raft_id() || node.peer_connected(n.id) {
             continue;
         }
-        let heard = node.gossip.last_heard(n.id).unwrap_or(started).max(started);
+        // Heard by any node lately (a node only this one cannot reach,
+        // behind a partition from the metadata leader, is not down).
+        let heard = node
+            .gossip
+            .last_heard_by_anyone(n.id)
+            .unwrap_or(started)
+            .max(started);
         if heard.elapsed() < limit {
             continue;
         }

@@ -51,6 +51,9 @@ pub struct GossipState {
     pub leads: Vec<ShardLead>,
     /// The sender's cluster map, when it has one.
     pub map: Option<crate::meta::ClusterMap>,
+    /// `(node, ms ago)`: when the sender last exchanged gossip with each
+    /// node it heard from.
+    pub heard: Vec<(u64, u64)>,
 }
 
 impl GossipState {
@@ -75,6 +78,11 @@ impl GossipState {
                 .map(crate::meta::encode)
                 .unwrap_or_default()
                 .into(),
+            heard: self
+                .heard
+                .iter()
+                .map(|&(node, ms_ago)| proto::HeardNode { node, ms_ago })
+                .collect(),
         }
     }
 
@@ -107,6 +115,7 @@ impl GossipState {
             map: (!p.map.is_empty())
                 .then(|| crate::meta::decode(&p.map))
                 .flatten(),
+            heard: p.heard.iter().map(|h| (h.node, h.ms_ago)).collect(),
         }
     }
 }
