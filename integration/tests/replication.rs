@@ -758,11 +758,19 @@ fn a_paused_follower_catches_up_by_snapshot() {
             .unwrap_or(0);
         received > before.snapshots_received
     });
-    let sent: u64 = (0..cluster.len())
-        .filter(|&i| i != victim)
-        .filter_map(|i| cluster.replication(i).ok())
-        .map(|r| r.snapshots_sent)
-        .sum();
+    // The sender counts a snapshot once its stream reports success, which
+    // can come after the receiver installed it (CI): wait for it, bounded.
+    let snapshots_sent = || -> u64 {
+        (0..cluster.len())
+            .filter(|&i| i != victim)
+            .filter_map(|i| cluster.replication(i).ok())
+            .map(|r| r.snapshots_sent)
+            .sum()
+    };
+    let _ = wait_until(Instant::now() + Duration::from_secs(30), || {
+        snapshots_sent() >= 1
+    });
+    let sent = snapshots_sent();
     println!(
         "snapshot test: {written} keys written while node {} was stopped; it received {received} \
          snapshot(s), the others sent {sent}",
