@@ -18,6 +18,7 @@ import time
 
 from redis.backoff import ExponentialBackoff
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 
 MAX_WRITES = 200_000
@@ -37,16 +38,27 @@ def main() -> int:
     # two-core machine running several clusters a hand-over can take
     # longer. A client configured to wait a little longer:
     RedisCluster.RedisClusterRequestTTL = 64
-    client = RedisCluster(
-        host=host,
-        port=int(port),
-        decode_responses=True,
-        protocol=2,
-        # Redirects (MOVED, ASK) and retries of TRYAGAIN/CLUSTERDOWN are the
-        # client's own; only what surfaces to the application counts.
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 10),
-        socket_timeout=10,
-    )
+    # The first slot map can miss a shard whose leader is being elected
+    # ("All slots are not covered", CI): an application retries its
+    # connection, bounded.
+    connect_deadline = time.monotonic() + 30
+    while True:
+        try:
+            client = RedisCluster(
+                host=host,
+                port=int(port),
+                decode_responses=True,
+                protocol=2,
+                # Redirects (MOVED, ASK) and retries of TRYAGAIN/CLUSTERDOWN
+                # are the client's own; only what surfaces counts.
+                retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 10),
+                socket_timeout=10,
+            )
+            break
+        except RedisClusterException:
+            if time.monotonic() >= connect_deadline:
+                raise
+            time.sleep(0.2)
     acked = []
     failed: dict = {}
     deadline = time.monotonic() + args.seconds
