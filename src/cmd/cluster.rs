@@ -95,35 +95,29 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
+/// A slot-assignment subcommand (ADDSLOTS, DELSLOTS, SETSLOT, …): listed as
+/// Redis lists it, answered by [`assign_slots`]'s refusal.
+const fn slot_assignment(
+    name: &'static str,
+    arity: i32,
+    summary: &'static str,
+    since: &'static str,
+    complexity: &'static str,
+) -> CommandSpec {
+    CommandSpec::new(
+        name,
+        arity,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(assign_slots),
+    )
+    .doc("cluster", summary, since, complexity)
+}
+
 static SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "cluster|addslots",
-        -3,
-        &[ADMIN, STALE, NO_ASYNC_LOADING],
-        (0, 0, 0),
-        &["admin", "slow", "dangerous"],
-        Handler::Node(assign_slots),
-    )
-    .doc(
-        "cluster",
-        "Assign new hash slots to receiving node",
-        "3.0.0",
-        "O(N) where N is the total number of hash slot arguments",
-    ),
-    CommandSpec::new(
-        "cluster|addslotsrange",
-        -4,
-        &[ADMIN, STALE, NO_ASYNC_LOADING],
-        (0, 0, 0),
-        &["admin", "slow", "dangerous"],
-        Handler::Node(assign_slots),
-    )
-    .doc(
-        "cluster",
-        "Assign new hash slots to receiving node",
-        "7.0.0",
-        "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
-    ),
+    slot_assignment("cluster|addslots", -3, "Assign new hash slots to receiving node", "3.0.0", "O(N) where N is the total number of hash slot arguments"),
+    slot_assignment("cluster|addslotsrange", -4, "Assign new hash slots to receiving node", "7.0.0", "O(N) where N is the total number of the slots between the start slot and end slot arguments."),
     CommandSpec::new(
         "cluster|countkeysinslot",
         3,
@@ -138,34 +132,8 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "O(1)",
     ),
-    CommandSpec::new(
-        "cluster|delslots",
-        -3,
-        &[ADMIN, STALE, NO_ASYNC_LOADING],
-        (0, 0, 0),
-        &["admin", "slow", "dangerous"],
-        Handler::Node(assign_slots),
-    )
-    .doc(
-        "cluster",
-        "Set hash slots as unbound in receiving node",
-        "3.0.0",
-        "O(N) where N is the total number of hash slot arguments",
-    ),
-    CommandSpec::new(
-        "cluster|delslotsrange",
-        -4,
-        &[ADMIN, STALE, NO_ASYNC_LOADING],
-        (0, 0, 0),
-        &["admin", "slow", "dangerous"],
-        Handler::Node(assign_slots),
-    )
-    .doc(
-        "cluster",
-        "Set hash slots as unbound in receiving node",
-        "7.0.0",
-        "O(N) where N is the total number of the slots between the start slot and end slot arguments.",
-    ),
+    slot_assignment("cluster|delslots", -3, "Set hash slots as unbound in receiving node", "3.0.0", "O(N) where N is the total number of hash slot arguments"),
+    slot_assignment("cluster|delslotsrange", -4, "Set hash slots as unbound in receiving node", "7.0.0", "O(N) where N is the total number of the slots between the start slot and end slot arguments."),
     CommandSpec::new(
         "cluster|drain",
         3,
@@ -301,20 +269,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "O(N) where N is the total number of Cluster nodes",
     ),
-    CommandSpec::new(
-        "cluster|setslot",
-        -4,
-        &[ADMIN, STALE, NO_ASYNC_LOADING],
-        (0, 0, 0),
-        &["admin", "slow", "dangerous"],
-        Handler::Node(assign_slots),
-    )
-    .doc(
-        "cluster",
-        "Bind a hash slot to a specific node",
-        "3.0.0",
-        "O(1)",
-    ),
+    slot_assignment("cluster|setslot", -4, "Bind a hash slot to a specific node", "3.0.0", "O(1)"),
     CommandSpec::new(
         "cluster|shards",
         2,
