@@ -24,11 +24,18 @@ use crate::meta::MetaMachine;
 use crate::node::SlotMap;
 use crate::proposal::Proposal;
 use redraft_cluster::meta::META_SHARD;
+use redraft_cluster::{key_slot, SlotRange};
+use std::collections::HashMap;
 
 /// The state machine of every data shard on this node.
 pub struct KvStateMachine {
     engine: Arc<dyn Engine>,
+    /// The node's slot map: where a shard's own slot ranges come from when
+    /// it is bootstrapped (see [`owned_ranges`]).
     slots: Arc<RwLock<SlotMap>>,
+    /// Each shard's own slot ranges, as stored with its data (a cache of
+    /// the `slots/<shard>` system keys).
+    owned: HashMap<ShardId, Vec<SlotRange>>,
     blocking: Arc<Blocking>,
     /// Shard 0, the metadata group, holds the cluster map instead.
     meta: MetaMachine,
@@ -45,9 +52,135 @@ impl KvStateMachine {
             meta: MetaMachine::new(engine.clone(), map),
             engine,
             slots,
+            owned: HashMap::new(),
             blocking,
         }
     }
+
+    /// The slot ranges `shard` owns as part of its replicated state: what
+    /// its snapshots carry, its removal deletes and its digests cover, and
+    /// the slots its writes may touch. Stored with the data (and in its
+    /// snapshots); a shard that has none stored yet (bootstrapped before
+    /// they were, or not created here) takes the node's slot map's.
+    fn ranges(&mut self, shard: ShardId) -> Vec<SlotRange> {
+        if let Some(r) = self.owned.get(&shard) {
+            return r.clone();
+        }
+        let stored = match self.engine.get(&owned_ranges_key(shard)) {
+            Ok(v) => v.and_then(|v| decode_ranges(&v)),
+            Err(e) => panic!("cannot read the slot ranges of shard {shard}: {e}"),
+        };
+        match stored {
+            Some(r) => {
+                self.owned.insert(shard, r.clone());
+                r
+            }
+            None => self.slots.read().ranges_of(shard),
+        }
+    }
+}
+
+/// The system key holding the slot ranges a shard owns (its replicated
+/// state, see [`KvStateMachine`]'s `ranges`).
+pub fn owned_ranges_key(shard: ShardId) -> Vec<u8> {
+    let mut name = b"slots/".to_vec();
+    name.extend_from_slice(&shard.to_be_bytes());
+    system_key(&name)
+}
+
+const SPLIT_CHILD: &[u8] = b"splitchild/";
+
+/// Every key starting with `prefix` (whose last byte is not 0xFF).
+fn prefix_range(prefix: &[u8]) -> crate::engine::KeyRange {
+    let mut end = prefix.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    (
+        std::ops::Bound::Included(prefix.to_vec()),
+        std::ops::Bound::Excluded(end),
+    )
+}
+
+/// The system key marking a shard split off here whose Raft log may not
+/// exist yet (its value: the voters, u64 BE each).
+fn split_child_key(child: ShardId) -> Vec<u8> {
+    let mut name = SPLIT_CHILD.to_vec();
+    name.extend_from_slice(&child.to_be_bytes());
+    system_key(&name)
+}
+
+/// `ranges` without the slots of `remove` (both ordered and disjoint).
+pub fn subtract_ranges(ranges: &[SlotRange], remove: &[SlotRange]) -> Vec<SlotRange> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut start = u32::from(r.start);
+        let end = u32::from(r.end);
+        for x in remove {
+            let (xs, xe) = (u32::from(x.start), u32::from(x.end));
+            if xe < start || xs > end {
+                continue;
+            }
+            if xs > start {
+                out.push(SlotRange::new(start as u16, (xs - 1) as u16));
+            }
+            start = xe + 1;
+        }
+        if start <= end {
+            out.push(SlotRange::new(start as u16, end as u16));
+        }
+    }
+    out
+}
+
+/// `[start: u16 BE][end: u16 BE]` per range, in order.
+pub fn encode_ranges(ranges: &[SlotRange]) -> Vec<u8> {
+    ranges
+        .iter()
+        .flat_map(|r| r.start.to_be_bytes().into_iter().chain(r.end.to_be_bytes()))
+        .collect()
+}
+
+/// The ranges [`encode_ranges`] wrote; `None` for bytes that are not
+/// ordered, disjoint, valid ranges.
+pub fn decode_ranges(b: &[u8]) -> Option<Vec<SlotRange>> {
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let ranges: Vec<SlotRange> = b
+        .chunks_exact(4)
+        .map(|c| {
+            let start = u16::from_be_bytes([c[0], c[1]]);
+            let end = u16::from_be_bytes([c[2], c[3]]);
+            (start <= end && end < redraft_cluster::SLOT_COUNT).then_some(SlotRange { start, end })
+        })
+        .collect::<Option<_>>()?;
+    ranges
+        .windows(2)
+        .all(|w| w[0].end < w[1].start)
+        .then_some(ranges)
+}
+
+/// The slot ranges `shard` owns as stored with its data (`None`: none
+/// stored; the node's slot map's apply). For reads outside the state
+/// machine (sweeps, tests).
+pub fn stored_ranges(kv: &dyn KvRead, shard: ShardId) -> Option<Vec<SlotRange>> {
+    kv.get(&owned_ranges_key(shard))
+        .ok()
+        .flatten()
+        .and_then(|v| decode_ranges(&v))
+}
+
+/// Whether every key `args` names lies in `ranges` (commands without keys
+/// do).
+fn keys_owned(args: &[bytes::Bytes], ranges: &[SlotRange]) -> bool {
+    let Some(spec) = cmd::lookup(&args[0]) else {
+        return true;
+    };
+    spec.key_indexes(args).into_iter().all(|i| {
+        let slot = key_slot(&args[i]);
+        ranges.iter().any(|r| r.contains(slot))
+    })
 }
 
 /// The system key holding a shard's applied index.
@@ -75,6 +208,7 @@ impl StateMachine for KvStateMachine {
         let Some(&(last, _)) = entries.last() else {
             return Vec::new();
         };
+        let ranges = self.ranges(shard);
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
         // Keys written by this batch: their blocked clients are woken once
@@ -87,7 +221,7 @@ impl StateMachine for KvStateMachine {
                 continue;
             }
             let reply = match Proposal::decode(data) {
-                Some(p) => apply_proposal(&mut ov, &self.slots, shard, index, p, &mut touched),
+                Some(p) => apply_proposal(&mut ov, &ranges, shard, index, p, &mut touched),
                 None => {
                     metrics::counter!("redraft_apply_rejected_total", "reason" => "undecodable")
                         .increment(1);
@@ -127,8 +261,17 @@ impl StateMachine for KvStateMachine {
         if shard == META_SHARD {
             return Ok(self.meta.snapshot(applied));
         }
+        // The first pair is the shard's own slot ranges, so the receiver
+        // takes them with the data.
+        let ranges = match self.owned.get(&shard) {
+            Some(r) => r.clone(),
+            None => stored_ranges(&self.engine, shard)
+                .unwrap_or_else(|| self.slots.read().ranges_of(shard)),
+        };
         let mut out = Vec::new();
-        for range in self.slots.read().ranges_of(shard) {
+        put_chunk(&mut out, &owned_ranges_key(shard));
+        put_chunk(&mut out, &encode_ranges(&ranges));
+        for range in ranges {
             for pair in self.engine.snapshot(slots_key_range(range))? {
                 let (k, v) = pair?;
                 put_chunk(&mut out, &k);
@@ -144,14 +287,29 @@ impl StateMachine for KvStateMachine {
                 .meta
                 .restore(index, snapshot_meta_key(shard), meta, data);
         }
-        let ranges = self.slots.read().ranges_of(shard);
+        // The snapshot's own slot ranges (its first pair); a snapshot
+        // without them (an empty one: a new shard) takes the node's map's.
+        let mut rest = data;
+        let mut ranges = None;
+        if !rest.is_empty() {
+            let (k, r) = take_chunk(rest)?;
+            if k == owned_ranges_key(shard).as_slice() {
+                let (v, r) = take_chunk(r)?;
+                ranges = Some(decode_ranges(v).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, "bad slot ranges in snapshot")
+                })?);
+                rest = r;
+            }
+        }
+        let ranges = ranges.unwrap_or_else(|| self.slots.read().ranges_of(shard));
+        // Whatever this replica held before goes: its own ranges' keys and
+        // those of the ranges it takes.
         let mut batch = WriteBatch::new();
-        for range in &ranges {
+        for range in self.ranges(shard).iter().chain(&ranges) {
             for pair in self.engine.scan(slots_key_range(*range)) {
                 batch.delete(pair?.0);
             }
         }
-        let mut rest = data;
         while !rest.is_empty() {
             let (k, r) = take_chunk(rest)?;
             let (v, r) = take_chunk(r)?;
@@ -168,9 +326,12 @@ impl StateMachine for KvStateMachine {
             }
             batch.put(k, v);
         }
+        batch.put(owned_ranges_key(shard), encode_ranges(&ranges));
         batch.put(applied_key(shard), index.to_be_bytes().to_vec());
         batch.put(snapshot_meta_key(shard), meta.to_vec());
+        self.owned.remove(&shard);
         self.engine.write(batch)?;
+        self.owned.insert(shard, ranges);
         self.engine.sync()
     }
 
@@ -182,17 +343,118 @@ impl StateMachine for KvStateMachine {
         if shard == META_SHARD {
             return self.meta.destroy(snapshot_meta_key(shard));
         }
-        let ranges = self.slots.read().ranges_of(shard);
+        let ranges = self.ranges(shard);
         let mut batch = WriteBatch::new();
         for range in &ranges {
             for pair in self.engine.scan(slots_key_range(*range)) {
                 batch.delete(pair?.0);
             }
         }
+        batch.delete(owned_ranges_key(shard));
+        self.owned.remove(&shard);
         batch.delete(applied_key(shard));
         batch.delete(snapshot_meta_key(shard));
         self.engine.write(batch)?;
         self.engine.sync()
+    }
+
+    fn split(
+        &mut self,
+        parent: ShardId,
+        index: u64,
+        child: ShardId,
+        spec: &[u8],
+        voters: Option<&[u64]>,
+    ) -> io::Result<bool> {
+        let owned = self.ranges(parent);
+        let given = decode_ranges(spec).unwrap_or_default();
+        let valid = voters.is_some_and(|v| !v.is_empty())
+            && parent != META_SHARD
+            && child != META_SHARD
+            && child != parent
+            && !given.is_empty()
+            && given
+                .iter()
+                .all(|g| owned.iter().any(|o| o.start <= g.start && g.end <= o.end));
+        let mut batch = WriteBatch::new();
+        batch.put(applied_key(parent), index.to_be_bytes().to_vec());
+        let kept = subtract_ranges(&owned, &given);
+        if valid {
+            batch.put(owned_ranges_key(parent), encode_ranges(&kept));
+            // The child's keys are already here: they were the parent's.
+            // A child this node somehow holds state for keeps it (never
+            // happens: see `may_host`).
+            if self.applied_index(child) == 0 {
+                batch.put(owned_ranges_key(child), encode_ranges(&given));
+                batch.put(
+                    applied_key(child),
+                    redraft_cluster::INIT_INDEX.to_be_bytes().to_vec(),
+                );
+                let ids: Vec<u8> = voters
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|v| v.to_be_bytes())
+                    .collect();
+                batch.put(split_child_key(child), ids);
+            }
+        }
+        self.engine.write(batch)?;
+        if valid {
+            self.owned.insert(parent, kept);
+            self.owned.remove(&child);
+        }
+        Ok(valid)
+    }
+
+    fn split_children(&self) -> Vec<(ShardId, Vec<u64>)> {
+        let prefix = system_key(SPLIT_CHILD);
+        self.engine
+            .scan(prefix_range(&prefix))
+            .filter_map(|p| p.ok())
+            .filter_map(|(k, v)| {
+                let id = u64::from_be_bytes(k.get(prefix.len()..)?.try_into().ok()?);
+                let voters = v
+                    .chunks_exact(8)
+                    .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
+                    .collect();
+                Some((id, voters))
+            })
+            .collect()
+    }
+
+    fn split_done(&mut self, child: ShardId) -> io::Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(split_child_key(child));
+        self.engine.write(batch)?;
+        self.engine.sync()
+    }
+
+    fn may_host(&self, shard: ShardId) -> bool {
+        if shard == META_SHARD {
+            return true;
+        }
+        let wanted = self.slots.read().ranges_of(shard);
+        if wanted.is_empty() {
+            // Not in this node's slot map yet: it learns the map first.
+            return false;
+        }
+        let prefix = system_key(b"slots/");
+        let overlapping = self
+            .engine
+            .scan(prefix_range(&prefix))
+            .filter_map(|p| p.ok())
+            .any(|(k, v)| {
+                let other = k
+                    .get(prefix.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                other != Some(shard)
+                    && decode_ranges(&v).is_some_and(|have| {
+                        have.iter()
+                            .any(|h| wanted.iter().any(|w| h.start <= w.end && w.start <= h.end))
+                    })
+            });
+        !overlapping
     }
 
     fn digest(&self, shard: ShardId) -> Option<DigestJob> {
@@ -202,10 +464,12 @@ impl StateMachine for KvStateMachine {
         // The point-in-time iterators are opened here, on the store thread
         // between applies (so at the check's index); reading them is the
         // job, on the anti-entropy thread.
-        let iters: io::Result<Vec<_>> = self
-            .slots
-            .read()
-            .ranges_of(shard)
+        let ranges = match self.owned.get(&shard) {
+            Some(r) => r.clone(),
+            None => stored_ranges(&self.engine, shard)
+                .unwrap_or_else(|| self.slots.read().ranges_of(shard)),
+        };
+        let iters: io::Result<Vec<_>> = ranges
             .into_iter()
             .map(|range| self.engine.snapshot(slots_key_range(range)))
             .collect();
@@ -271,7 +535,7 @@ fn take_chunk(b: &[u8]) -> io::Result<(&[u8], &[u8])> {
 
 fn apply_proposal(
     ov: &mut Overlay<'_>,
-    slots: &RwLock<SlotMap>,
+    ranges: &[SlotRange],
     shard: ShardId,
     index: u64,
     p: Proposal,
@@ -286,6 +550,15 @@ fn apply_proposal(
             }
         }
     }
+    // A write proposed for slots this shard no longer owns (routed by an
+    // older slot map) changes nothing: the client retries, and is sent to
+    // the slots' owner. Decided here, at apply, so that every replica
+    // agrees and no late write lands in slots another shard took.
+    if !p.commands.iter().all(|args| keys_owned(args, ranges)) {
+        metrics::counter!("redraft_apply_rejected_total", "reason" => "slot_not_owned")
+            .increment(1);
+        return Reply::error("TRYAGAIN the slot moved to another shard; retry");
+    }
     let mut rng = StdRng::seed_from_u64(p.seed);
     // Shared by the commands of one entry (a transaction), so versions stay
     // unique across them.
@@ -297,7 +570,7 @@ fn apply_proposal(
             ov,
             now_ms: p.time_ms,
             rng: &mut rng,
-            slots,
+            ranges,
             shard,
             index,
             versions: &mut versions,
@@ -490,5 +763,131 @@ mod tests {
         engine.write(b).unwrap();
         let d = job().unwrap();
         assert_eq!(d.parts.iter().map(|p| p.0).collect::<Vec<_>>(), vec![8000]);
+    }
+
+    fn machine(engine: Arc<dyn Engine>) -> KvStateMachine {
+        KvStateMachine::new(
+            engine,
+            Arc::new(RwLock::new(SlotMap::even(3))),
+            Arc::default(),
+            Arc::new(crate::meta::MapView::new(Default::default())),
+        )
+    }
+
+    fn set(key: &str) -> Vec<u8> {
+        Proposal::new(vec![vec![
+            bytes::Bytes::from_static(b"SET"),
+            bytes::Bytes::from(key.to_string()),
+            bytes::Bytes::from_static(b"v"),
+        ]])
+        .encode()
+    }
+
+    #[test]
+    fn ranges_encode_and_refuse_bad_bytes() {
+        let r = vec![SlotRange::new(0, 10), SlotRange::new(20, 20)];
+        assert_eq!(decode_ranges(&encode_ranges(&r)), Some(r));
+        assert_eq!(decode_ranges(&[]), Some(vec![]));
+        assert_eq!(decode_ranges(&[0, 1, 0]), None);
+        // Out of order, overlapping, inverted, past the last slot.
+        assert_eq!(decode_ranges(&[0, 20, 0, 30, 0, 5, 0, 6]), None);
+        assert_eq!(decode_ranges(&[0, 1, 0, 5, 0, 5, 0, 6]), None);
+        assert_eq!(decode_ranges(&[0, 9, 0, 5]), None);
+        assert_eq!(decode_ranges(&[0, 0, 0x40, 0]), None);
+    }
+
+    /// A shard's slot ranges are its own state: a snapshot carries them and
+    /// the receiver takes them, whatever its node's slot map says; digests
+    /// and removal follow them; and a write for a slot the shard does not
+    /// own changes nothing, on every replica.
+    #[test]
+    fn a_shards_slot_ranges_travel_with_its_snapshot_and_bound_its_writes() {
+        let slot_of = |k: &str| key_slot(k.as_bytes());
+        // "foo" is in slot 12182 (shard 3 of 3), "bar" in 5061 (shard 1).
+        assert_eq!((slot_of("foo"), slot_of("bar")), (12182, 5061));
+        let a: Arc<dyn Engine> = Arc::new(MemoryEngine::new());
+        let mut sm = machine(a.clone());
+        // Bootstrapped: the node's map's ranges, stored with the data.
+        sm.restore(3, 5, b"m", &[]).unwrap();
+        assert_eq!(
+            stored_ranges(&a, 3),
+            Some(vec![SlotRange::new(10922, 16383)])
+        );
+        let replies = sm.apply(3, &[(6, &set("foo")[..]), (7, &set("bar")[..])]);
+        assert_eq!(replies[0], Reply::ok());
+        assert!(
+            matches!(&replies[1], Reply::Error(e) if e.starts_with("TRYAGAIN")),
+            "{:?}",
+            replies[1]
+        );
+        assert_eq!(sm.applied_index(3), 7);
+        assert!(crate::keyspace::get_string(a.as_ref(), b"bar", 0)
+            .unwrap()
+            .is_none());
+        // A transaction with one foreign key is refused whole.
+        let tx = Proposal::new(vec![
+            vec![bytes::Bytes::from_static(b"SET"), "foo2".into(), "1".into()],
+            vec![bytes::Bytes::from_static(b"SET"), "bar".into(), "1".into()],
+        ])
+        .encode();
+        let r = sm.apply(3, &[(8, &tx[..])]);
+        assert!(matches!(&r[0], Reply::Error(e) if e.starts_with("TRYAGAIN")));
+        assert!(crate::keyspace::get_string(a.as_ref(), b"foo2", 0)
+            .unwrap()
+            .is_none());
+
+        // The snapshot goes to a node whose map gives shard 3 other slots:
+        // the receiver takes the snapshot's ranges, and drops what it held
+        // in both its old ranges and the new ones.
+        let (index, data) = sm.snapshot(3).unwrap();
+        assert_eq!(index, 8);
+        let b: Arc<dyn Engine> = Arc::new(engine_with(&[
+            string(100, "stale-old-range", "1"),
+            string(12000, "stale-new-range", "1"),
+            string(7000, "other-shard", "1"),
+        ]));
+        let mut other = KvStateMachine::new(
+            b.clone(),
+            Arc::new(RwLock::new(SlotMap {
+                ranges: vec![
+                    (SlotRange::new(0, 4999), 3),
+                    (SlotRange::new(5000, 16383), 1),
+                ],
+            })),
+            Arc::default(),
+            Arc::new(crate::meta::MapView::new(Default::default())),
+        );
+        other.restore(3, index, b"m", &data).unwrap();
+        assert_eq!(
+            stored_ranges(&b, 3),
+            Some(vec![SlotRange::new(10922, 16383)])
+        );
+        let keys: Vec<Vec<u8>> = b
+            .scan(crate::keyspace::all_data_range())
+            .map(|p| p.unwrap().0)
+            .filter_map(|k| crate::keyspace::user_key_of(&k).map(<[u8]>::to_vec))
+            .collect();
+        assert_eq!(keys, vec![b"other-shard".to_vec(), b"foo".to_vec()]);
+        assert_eq!(
+            sm.digest(3).unwrap()().unwrap(),
+            other.digest(3).unwrap()().unwrap()
+        );
+        // A snapshot whose data lies outside its own ranges is refused.
+        let mut bad = Vec::new();
+        put_chunk(&mut bad, &owned_ranges_key(3));
+        put_chunk(&mut bad, &encode_ranges(&[SlotRange::new(0, 10)]));
+        let (k, v) = string(500, "x", "1");
+        put_chunk(&mut bad, &k);
+        put_chunk(&mut bad, &v);
+        assert!(other.restore(3, 9, b"m", &bad).is_err());
+        // Removal deletes the shard's own ranges' keys only.
+        other.destroy(3).unwrap();
+        assert_eq!(stored_ranges(&b, 3), None);
+        let left: Vec<Vec<u8>> = b
+            .scan(crate::keyspace::all_data_range())
+            .map(|p| p.unwrap().0)
+            .filter_map(|k| crate::keyspace::user_key_of(&k).map(<[u8]>::to_vec))
+            .collect();
+        assert_eq!(left, vec![b"other-shard".to_vec()]);
     }
 }

@@ -134,6 +134,7 @@ pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
                 return;
             }
             place_replicas(&node, &in_flight);
+            split_shards(&node);
             remove_drained(&node);
             drain_down_nodes(&node, started);
         }
@@ -198,6 +199,40 @@ fn drain_down_nodes(node: &Node, started: Instant) {
             "a node is down for longer than --node-down-secs: draining it (its replicas are rebuilt on the others)"
         );
         drop(node.raft.propose(META_SHARD, meta::encode_command(&cmd)));
+    }
+}
+
+/// For each data shard this node leads: split off the slots the map gives
+/// to other shards that the shard still owns (a split the metadata group
+/// applied, `CLUSTER SPLIT`), one new shard at a time per entry. Asked
+/// again each round until applied; a split applied twice splits once.
+fn split_shards(node: &Node) {
+    let assignment = node.slots.read().ranges.clone();
+    for shard in node.slots.read().shards() {
+        if !node.raft.is_leader(shard) {
+            continue;
+        }
+        let Some(owned) = crate::apply::stored_ranges(&node.engine, shard) else {
+            continue;
+        };
+        let mut give: std::collections::BTreeMap<ShardId, Vec<redraft_cluster::SlotRange>> =
+            Default::default();
+        for (r, other) in assignment.iter().filter(|(_, s)| *s != shard) {
+            for o in &owned {
+                let (start, end) = (r.start.max(o.start), r.end.min(o.end));
+                if start <= end {
+                    give.entry(*other)
+                        .or_default()
+                        .push(redraft_cluster::SlotRange::new(start, end));
+                }
+            }
+        }
+        for (child, mut ranges) in give {
+            ranges.sort();
+            tracing::info!(shard, child, ranges = ?ranges, "splitting off slots the map gives to a new shard");
+            node.raft
+                .split(shard, child, crate::apply::encode_ranges(&ranges));
+        }
     }
 }
 

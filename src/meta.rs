@@ -167,7 +167,7 @@ impl MetaMachine {
 fn reply_of(applied: Applied) -> Reply {
     match applied {
         Applied::Initialized { epoch } => Reply::Integer(epoch as i64),
-        Applied::Node { id, .. } => Reply::Integer(id as i64),
+        Applied::Node { id, .. } | Applied::Shard { id, .. } => Reply::Integer(id as i64),
         Applied::Refused(why) => Reply::error(format!("ERR {why}")),
     }
 }

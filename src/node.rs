@@ -50,6 +50,14 @@ impl SlotMap {
         SlotMap { ranges }
     }
 
+    /// The cluster map's slot assignment (see
+    /// [`redraft_cluster::meta::slot_assignment`]).
+    pub fn of_map(map: &redraft_cluster::meta::ClusterMap) -> SlotMap {
+        SlotMap {
+            ranges: redraft_cluster::meta::slot_assignment(map),
+        }
+    }
+
     pub fn shard_of(&self, slot: Slot) -> Option<ShardId> {
         let i = self.ranges.partition_point(|(r, _)| r.end < slot);
         self.ranges
@@ -185,12 +193,11 @@ impl Node {
             ));
         }
         let node_id = redis_node_id(me);
-        let shard_count = if map.shard_count > 0 {
-            u16::try_from(map.shard_count).unwrap_or(redraft_cluster::SLOT_COUNT)
+        let slots = Arc::new(RwLock::new(if map.shard_count > 0 {
+            SlotMap::of_map(&map)
         } else {
-            config.shard_count()
-        };
-        let slots = Arc::new(RwLock::new(SlotMap::even(shard_count)));
+            SlotMap::even(config.shard_count())
+        }));
         // The founders bootstrap the data shards on the ring of the
         // founding nodes, and the metadata group on the first of them.
         let mut shards: Vec<ShardBootstrap> = Vec::new();
@@ -299,6 +306,13 @@ impl Node {
             return Ok(Vec::new());
         }
         crate::meta::store_node_map(self.engine.as_ref(), &map)?;
+        if map.shard_count > 0 {
+            let assignment = SlotMap::of_map(&map);
+            let mut slots = self.slots.write();
+            if slots.ranges != assignment.ranges {
+                *slots = assignment;
+            }
+        }
         let fresh = map_nodes(&map);
         let mut nodes = self.nodes.write();
         let added: Vec<PeerSpec> = fresh

@@ -14,7 +14,8 @@ use std::net::SocketAddr;
 
 use prost::Message as _;
 
-pub use crate::bus::proto::{map_command, ClusterMap, MapCommand, NodeEntry};
+pub use crate::bus::proto::{map_command, ClusterMap, MapCommand, NodeEntry, ShardSlots};
+use crate::slots::{SlotRange, SLOT_COUNT};
 
 /// The metadata group has at most this many voters.
 pub const META_VOTERS: usize = 5;
@@ -45,6 +46,113 @@ pub fn initial(nodes: &[(u64, SocketAddr)], shard_count: u16, replicas: usize) -
         nodes: entries,
         shard_count: u32::from(shard_count),
         replicas: replicas as u32,
+        shards: Vec::new(),
+        next_shard: 0,
+    }
+}
+
+/// Which shard owns each slot: `(range, shard)` sorted by range start.
+/// The founding shards split the slots evenly until a shard is split.
+pub fn slot_assignment(map: &ClusterMap) -> Vec<(SlotRange, u64)> {
+    if map.shards.is_empty() {
+        let n = u16::try_from(map.shard_count.max(1)).unwrap_or(SLOT_COUNT);
+        return SlotRange::split_even(n).into_iter().zip(1..).collect();
+    }
+    let mut v: Vec<(SlotRange, u64)> = map
+        .shards
+        .iter()
+        .flat_map(|s| shard_ranges(s).into_iter().map(move |r| (r, s.id)))
+        .collect();
+    v.sort_by_key(|(r, _)| r.start);
+    v
+}
+
+/// The slot ranges of a shard entry (pairs that are not valid ranges are
+/// skipped).
+pub fn shard_ranges(s: &ShardSlots) -> Vec<SlotRange> {
+    s.ranges
+        .chunks_exact(2)
+        .filter(|c| c[0] <= c[1] && c[1] < u32::from(SLOT_COUNT))
+        .map(|c| SlotRange::new(c[0] as u16, c[1] as u16))
+        .collect()
+}
+
+fn ranges_field(ranges: &[SlotRange]) -> Vec<u32> {
+    ranges
+        .iter()
+        .flat_map(|r| [u32::from(r.start), u32::from(r.end)])
+        .collect()
+}
+
+/// Splits the shard owning `at`: the slots it owns from `at` on go to a
+/// new shard.
+fn split_at(map: &mut ClusterMap, at: u32) -> Applied {
+    if map.epoch == 0 {
+        return Applied::Refused("the cluster map is not initialised yet".into());
+    }
+    let Ok(at) =
+        u16::try_from(at).map_err(|_| ()).and_then(
+            |a| {
+                if a < SLOT_COUNT {
+                    Ok(a)
+                } else {
+                    Err(())
+                }
+            },
+        )
+    else {
+        return Applied::Refused(format!("slot {at} is out of range (0..16383)"));
+    };
+    if map.shards.is_empty() {
+        map.shards = slot_assignment(map)
+            .into_iter()
+            .map(|(r, id)| ShardSlots {
+                id,
+                ranges: ranges_field(&[r]),
+                parent: 0,
+            })
+            .collect();
+    }
+    let Some(i) = map
+        .shards
+        .iter()
+        .position(|s| shard_ranges(s).iter().any(|r| r.contains(at)))
+    else {
+        return Applied::Refused(format!("no shard owns slot {at}"));
+    };
+    let ranges = shard_ranges(&map.shards[i]);
+    let mut kept = Vec::new();
+    let mut given = Vec::new();
+    for r in ranges {
+        if r.end < at {
+            kept.push(r);
+        } else if r.start >= at {
+            given.push(r);
+        } else {
+            kept.push(SlotRange::new(r.start, at - 1));
+            given.push(SlotRange::new(at, r.end));
+        }
+    }
+    let parent = map.shards[i].id;
+    if kept.is_empty() {
+        return Applied::Refused(format!(
+            "slot {at} is the first slot of shard {parent}: split it at a later slot"
+        ));
+    }
+    let id = map
+        .next_shard
+        .max(map.shards.iter().map(|s| s.id).max().unwrap_or(0) + 1);
+    map.next_shard = id + 1;
+    map.shards[i].ranges = ranges_field(&kept);
+    map.shards.push(ShardSlots {
+        id,
+        ranges: ranges_field(&given),
+        parent,
+    });
+    map.epoch += 1;
+    Applied::Shard {
+        id,
+        epoch: map.epoch,
     }
 }
 
@@ -64,6 +172,8 @@ pub enum Applied {
     Initialized { epoch: u64 },
     /// A node has this id (new, or it had joined before with this address).
     Node { id: u64, epoch: u64 },
+    /// A shard split off: its id.
+    Shard { id: u64, epoch: u64 },
     /// The command was not understood or not valid; the map is unchanged.
     Refused(String),
 }
@@ -144,6 +254,7 @@ pub fn apply(map: &mut ClusterMap, cmd: &MapCommand) -> Applied {
                 None => Applied::Refused(format!("no node {id} in the cluster")),
             }
         }
+        Some(map_command::Cmd::SplitAt(at)) => split_at(map, *at),
         None => Applied::Refused("empty map command".into()),
     }
 }

@@ -149,6 +149,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)",
     ),
     CommandSpec::new(
+        "cluster|split",
+        3,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::Node(split),
+    )
+    .doc(
+        "cluster",
+        "Splits the shard owning a slot (redraft): that slot and the shard's later ones go to a new shard on the same replicas",
+        "3.0.0",
+        "O(1)",
+    ),
+    CommandSpec::new(
         "cluster|failover",
         -2,
         &[ADMIN, STALE, NO_ASYNC_LOADING],
@@ -336,6 +350,9 @@ const HELP: &[&str] = &[
     "    themselves as nodes join (--join) and drain (CLUSTER DRAIN).",
     "SHARDS",
     "    Return each shard's slot ranges and nodes.",
+    "SPLIT <slot>",
+    "    Split the shard owning <slot>: <slot> and the shard's later slots go to a new",
+    "    shard on the same replicas, without copying data; replicas then move as placed.",
     "SLOTS",
     "    Return each slot range with its master's and replicas' ip, port and id.",
     "HELP",
@@ -434,6 +451,44 @@ fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
         return Reply::error(format!("ERR {why}"));
     }
     // Not awaited: the caller watches the drain (and may ask again).
+    drop(
+        n.raft
+            .propose(meta, redraft_cluster::meta::encode_command(&cmd)),
+    );
+    Reply::ok()
+}
+
+/// CLUSTER SPLIT <slot>: asks the metadata group to split the shard
+/// owning the slot (see `docs/architecture/migration.md`); answers `+OK`
+/// once proposed. The shard's leader then splits it in place. Another node than the metadata group's leader answers
+/// `-REDIRECT <ip:port>` naming it. Asking again for the same slot is
+/// refused (it already starts a shard), so a retry never splits twice.
+fn split(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
+    let map = n.map.get();
+    if map.epoch == 0 {
+        return Reply::error("ERR the cluster map is not ready yet");
+    }
+    let Some(at) = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|a| a.parse::<u32>().ok())
+        .filter(|&a| a < u32::from(redraft_cluster::SLOT_COUNT))
+    else {
+        return Reply::error("ERR Invalid or out of range slot");
+    };
+    let meta = redraft_cluster::meta::META_SHARD;
+    if !n.raft.is_leader(meta) {
+        return match n.meta_leader().and_then(|l| n.node_addr(l)) {
+            Some(addr) => Reply::error(format!("REDIRECT {addr}")),
+            None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
+        };
+    }
+    let cmd = redraft_cluster::meta::MapCommand {
+        cmd: Some(redraft_cluster::meta::map_command::Cmd::SplitAt(at)),
+    };
+    if let Some(why) = redraft_cluster::meta::refusal(&map, &cmd) {
+        return Reply::error(format!("ERR {why}"));
+    }
+    // Not awaited: the caller watches CLUSTER SHARDS (and may ask again).
     drop(
         n.raft
             .propose(meta, redraft_cluster::meta::encode_command(&cmd)),

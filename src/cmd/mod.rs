@@ -220,9 +220,9 @@ pub struct ApplyCtx<'a, 'e> {
     pub now_ms: u64,
     /// Seeded by the proposal: the same draws on every replica.
     pub rng: &'a mut StdRng,
-    /// The node's slot map and the shard being applied to, for the few
-    /// writes that need the shard's slot ranges ([`ApplyCtx::ranges`]).
-    pub slots: &'a parking_lot::RwLock<crate::node::SlotMap>,
+    /// The slot ranges the shard being applied to owns (its replicated
+    /// state), for the few writes that need them ([`ApplyCtx::ranges`]).
+    pub ranges: &'a [SlotRange],
     pub shard: redraft_cluster::ShardId,
     /// The Raft index of the entry being applied.
     pub index: u64,
@@ -232,10 +232,9 @@ pub struct ApplyCtx<'a, 'e> {
 
 impl ApplyCtx<'_, '_> {
     /// The slot ranges of the shard being applied to: what a keyless write
-    /// (FLUSHALL, FLUSHDB) covers on this shard. Looked up only by those
-    /// writes, not on every apply.
+    /// (FLUSHALL, FLUSHDB) covers on this shard.
     pub fn ranges(&self) -> Vec<SlotRange> {
-        self.slots.read().ranges_of(self.shard)
+        self.ranges.to_vec()
     }
 
     /// A collection version no other record of this shard ever had or will

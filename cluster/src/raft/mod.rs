@@ -174,6 +174,51 @@ pub trait StateMachine: Send + 'static {
         let _ = shard;
         None
     }
+
+    /// Applies a split entry of `parent` at `index` (proposed by
+    /// [`RaftRouter::split`]): when `voters` is given (the parent's
+    /// configuration at `index` is plain: voters only, not joint) and
+    /// `spec` is valid for the parent's state, hands part of the parent's
+    /// state to a new shard `child` in place, in **one** durable atomic
+    /// write with the parent's applied index `index`: the child starts at
+    /// [`INIT_INDEX`] with `voters`, and is remembered as pending (see
+    /// [`StateMachine::split_children`]) until the store has created its
+    /// log. Returns whether it split; otherwise only the applied index
+    /// moves. Must be deterministic, like [`StateMachine::apply`].
+    /// The default never splits.
+    fn split(
+        &mut self,
+        parent: ShardId,
+        index: u64,
+        child: ShardId,
+        spec: &[u8],
+        voters: Option<&[u64]>,
+    ) -> std::io::Result<bool> {
+        let _ = (child, spec, voters);
+        self.apply(parent, &[(index, &[])]);
+        Ok(false)
+    }
+
+    /// Children created by [`StateMachine::split`] whose log the store may
+    /// not have created yet (a crash in between), with their voters.
+    fn split_children(&self) -> Vec<(ShardId, Vec<u64>)> {
+        Vec::new()
+    }
+
+    /// The store created `child`'s log: forget it as pending.
+    fn split_done(&mut self, child: ShardId) -> std::io::Result<()> {
+        let _ = child;
+        Ok(())
+    }
+
+    /// Whether a replica of `shard` may be created here for a leader's
+    /// message. A shard split off a local replica that has not applied
+    /// the split yet must not be: its keys are still the parent's here.
+    /// The default allows every shard.
+    fn may_host(&self, shard: ShardId) -> bool {
+        let _ = shard;
+        true
+    }
 }
 
 /// Why a proposal was not applied.

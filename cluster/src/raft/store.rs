@@ -63,6 +63,12 @@ enum Msg<R> {
         shard: ShardId,
         node: Option<u64>,
     },
+    /// See [`RaftRouter::split`].
+    Split {
+        shard: ShardId,
+        child: ShardId,
+        spec: Vec<u8>,
+    },
     /// See [`RaftRouter::remove_stale_replica`].
     RemoveStale {
         shard: ShardId,
@@ -232,6 +238,16 @@ impl<R: Send + 'static> RaftRouter<R> {
         let _ = self.tx.send(Msg::RemoveStale { shard, conf_index });
     }
 
+    /// Proposes splitting `shard` into itself and a new shard `child` on
+    /// the same replicas, as `spec` (opaque here) says; see
+    /// [`StateMachine::split`]. Only a leader whose configuration is plain
+    /// (voters only) proposes it; elsewhere nothing happens. Fire and
+    /// forget: the caller watches the state and asks again (applying a
+    /// split twice splits once).
+    pub fn split(&self, shard: ShardId, child: ShardId, spec: Vec<u8>) {
+        let _ = self.tx.send(Msg::Split { shard, child, spec });
+    }
+
     /// The last published state of a local replica (one not initialised
     /// yet included: it has no voters).
     pub fn shard_info(&self, shard: ShardId) -> Option<ShardInfo> {
@@ -383,6 +399,10 @@ fn fatal(what: &str, e: impl std::fmt::Display) -> ! {
     std::process::abort()
 }
 
+/// The `context` of a split entry; its data is the child's id (u64 BE)
+/// then the state machine's spec.
+const SPLIT_CONTEXT: &[u8] = b"redraft-split";
+
 /// How many ticks between checks that leaders sit on their preferred node.
 const BALANCE_EVERY_TICKS: u64 = 10;
 
@@ -400,6 +420,13 @@ impl<SM: StateMachine> RaftStore<SM> {
         let log = RaftLog::open(dir)?;
         let logger = raft_logger();
         let mut sm = sm;
+        // Children split off before a crash that came before their log.
+        for (child, voters) in sm.split_children() {
+            if log.load(child)?.conf_state.is_none() {
+                init_child_log(&log, child, &voters)?;
+            }
+            sm.split_done(child)?;
+        }
         let mut peers = Vec::new();
         let mut infos = HashMap::new();
         let mut fresh = Vec::new();
@@ -840,7 +867,11 @@ impl<SM: StateMachine> RaftStore<SM> {
                             | MessageType::MsgHeartbeat
                             | MessageType::MsgSnapshot
                     );
-                    if from_leader && self.peer_mut(shard).is_none() && self.may_create(shard, &m) {
+                    if from_leader
+                        && self.peer_mut(shard).is_none()
+                        && self.may_create(shard, &m)
+                        && self.sm.may_host(shard)
+                    {
                         // A leader replicates to this node: it was added
                         // to the shard. Start empty; a snapshot follows.
                         self.create_peer(shard);
@@ -923,6 +954,26 @@ impl<SM: StateMachine> RaftStore<SM> {
             Msg::SetPreferredLeader { shard, node } => {
                 if let Some(peer) = self.peer_mut(shard) {
                     peer.preferred_leader = node;
+                }
+            }
+            Msg::Split { shard, child, spec } => {
+                let Some(peer) = self.peer_mut(shard) else {
+                    return false;
+                };
+                let cs = peer.node.raft.prs().conf().to_conf_state();
+                let plain = cs.learners.is_empty()
+                    && cs.voters_outgoing.is_empty()
+                    && cs.learners_next.is_empty();
+                if peer.node.raft.state == StateRole::Leader
+                    && peer.node.raft.lead_transferee.is_none()
+                    && peer.change.is_none()
+                    && plain
+                {
+                    let mut data = child.to_be_bytes().to_vec();
+                    data.extend_from_slice(&spec);
+                    if let Err(e) = peer.node.propose(SPLIT_CONTEXT.to_vec(), data) {
+                        tracing::debug!(shard, child, "split not proposed: {e}");
+                    }
                 }
             }
             Msg::RemoveStale { shard, conf_index } => {
@@ -1290,11 +1341,20 @@ impl<SM: StateMachine> RaftStore<SM> {
             let Some(kind) = admin_kind(&entries[k]) else {
                 continue;
             };
+            if matches!(kind, Admin::Split) {
+                // The state machine applies the split entry itself, in one
+                // write with the child's state.
+                self.apply_run(i, &entries[start..k]);
+                start = k + 1;
+                self.apply_split(i, &entries[k]);
+                continue;
+            }
             self.apply_run(i, &entries[start..=k]);
             start = k + 1;
             match kind {
                 Admin::Check => self.on_check_applied(i, entries[k].index),
                 Admin::Report => self.on_report_applied(i, &entries[k]),
+                Admin::Split => {}
             }
         }
         self.apply_run(i, &entries[start..]);
@@ -1345,6 +1405,76 @@ impl<SM: StateMachine> RaftStore<SM> {
                     let _ = p.cb.send(outcome);
                 }
             }
+        }
+    }
+
+    /// Applies split entry `e` of replica `i`: the state machine splits
+    /// (if the parent's configuration at this index is plain, the same
+    /// on every replica), then the child's replica is created here with
+    /// the parent's voters, and campaigns at once if this node led the
+    /// parent.
+    fn apply_split(&mut self, i: usize, e: &Entry) {
+        let peer = &mut self.peers[i];
+        let parent = peer.shard;
+        let cs = peer.node.raft.prs().conf().to_conf_state();
+        let plain = !cs.voters.is_empty()
+            && cs.learners.is_empty()
+            && cs.voters_outgoing.is_empty()
+            && cs.learners_next.is_empty();
+        let led = peer.node.raft.state == StateRole::Leader;
+        let child = e
+            .data
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes);
+        let (child, spec) = match child {
+            Some(c) if c != parent => (c, &e.data[8..]),
+            _ => (parent, &[][..]),
+        };
+        let voters = (plain && child != parent).then_some(&cs.voters[..]);
+        let split = self
+            .sm
+            .split(parent, e.index, child, spec, voters)
+            .unwrap_or_else(|err| fatal("apply a split", err));
+        metrics::counter!("redraft_raft_applied_entries_total").increment(1);
+        if !split {
+            tracing::info!(
+                parent,
+                child,
+                index = e.index,
+                "split entry applied: no split"
+            );
+            return;
+        }
+        tracing::info!(parent, child, index = e.index, voters = ?cs.voters, "shard split");
+        metrics::counter!("redraft_raft_splits_total").increment(1);
+        self.create_split_child(child, &cs.voters, led);
+    }
+
+    /// Creates the log of a child the state machine split off (at
+    /// [`INIT_INDEX`], with `voters`), then its replica.
+    fn create_split_child(&mut self, child: ShardId, voters: &[u64], campaign: bool) {
+        if self.peer_mut(child).is_some() {
+            return;
+        }
+        if let Err(e) = init_child_log(&self.log, child, voters) {
+            fatal("create a split child's log", e);
+        }
+        if let Err(e) = self.sm.split_done(child) {
+            fatal("record a split child's log", e);
+        }
+        let logger = raft_logger();
+        match Self::open_peer(&self.cfg, &self.log, &mut self.sm, child, None, &logger) {
+            Ok((mut peer, _)) => {
+                self.tombstones.remove(&child);
+                peer.heard_leader_tick = self.ticks;
+                if campaign && voters.contains(&self.cfg.node_id) {
+                    let _ = peer.node.campaign();
+                }
+                self.infos.write().insert(child, peer.info.clone());
+                self.peers.push(peer);
+            }
+            Err(e) => fatal("open a split child", e),
         }
     }
 
@@ -1594,6 +1724,25 @@ fn start_transfer<R>(peer: &mut Peer<R>, to: u64) {
 enum Admin {
     Check,
     Report,
+    Split,
+}
+
+/// The log of a shard split off another: an empty snapshot at
+/// [`INIT_INDEX`] naming `voters`, as for a bootstrapped shard (whose data
+/// the split already wrote).
+fn init_child_log(log: &RaftLog, child: ShardId, voters: &[u64]) -> io::Result<()> {
+    let mut meta = SnapshotMetadata {
+        index: INIT_INDEX,
+        term: INIT_INDEX,
+        ..Default::default()
+    };
+    meta.mut_conf_state().voters = voters.to_vec();
+    let hs = HardState {
+        term: INIT_INDEX,
+        commit: INIT_INDEX,
+        ..Default::default()
+    };
+    log.reset_to_snapshot(child, &meta, &hs)
 }
 
 fn admin_kind(e: &Entry) -> Option<Admin> {
@@ -1603,6 +1752,7 @@ fn admin_kind(e: &Entry) -> Option<Admin> {
     match &e.context[..] {
         c if c == CHECK_CONTEXT => Some(Admin::Check),
         c if c == REPORT_CONTEXT => Some(Admin::Report),
+        c if c == SPLIT_CONTEXT => Some(Admin::Split),
         _ => None,
     }
 }

@@ -553,7 +553,13 @@ mod tests {
             let Some(m) = meta(spec.name) else {
                 // Redis 7.2 additions redraft offers, and redraft's own.
                 assert!(
-                    ["client|setinfo", "client|no-touch", "cluster|drain"].contains(&spec.name),
+                    [
+                        "client|setinfo",
+                        "client|no-touch",
+                        "cluster|drain",
+                        "cluster|split"
+                    ]
+                    .contains(&spec.name),
                     "{}: not a Redis 7.0.15 command",
                     spec.name
                 );
