@@ -151,6 +151,20 @@ fn redirect(node: &Node, shard: ShardId, slot: Slot) -> Reply {
         if let Some(l) = node.gossip.lead(shard).filter(|l| l.leader != me) {
             return moved(node, slot, l.leader);
         }
+        // A shard just split off: where its parent's leader is.
+        let known = node.known_shards();
+        if let Some(l) = node
+            .split_stand_ins(&known)
+            .iter()
+            .find(|i| i.shard == shard)
+            .and_then(|i| i.leader)
+        {
+            return if l != me {
+                moved(node, slot, l)
+            } else {
+                Reply::error("TRYAGAIN The slot's new shard is starting, retry")
+            };
+        }
         let guess = crate::node::placement(
             &node.nodes().iter().map(|n| n.id).collect::<Vec<_>>(),
             &[shard],
@@ -312,6 +326,16 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
                     });
                 }
                 Handler::Node(f) => f(session, node, &args),
+                Handler::NodeAwait(f) => match f(session, node, &args) {
+                    Ok(rx) => {
+                        return Outcome::Pending(PendingWrite {
+                            rxs: vec![rx],
+                            slot: 0,
+                            splice: None,
+                        })
+                    }
+                    Err(reply) => reply,
+                },
                 Handler::Container => {
                     err_unknown_subcommand(spec.name, args.get(1).map_or(&b""[..], |a| a))
                 }

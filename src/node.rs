@@ -370,6 +370,42 @@ impl Node {
         known
     }
 
+    /// For shards of the slot map that no replica here nor gossip names a
+    /// leader for, yet split off a shard whose leader is known: the
+    /// parent's state as a stand-in (its leader campaigns first for the
+    /// new shard, on the same replicas). So CLUSTER SLOTS and MOVED cover
+    /// a new shard's slots from the moment the map has it, instead of
+    /// leaving them unassigned until gossip names its leader (redis-py
+    /// refuses a slot map with holes).
+    pub fn split_stand_ins(
+        &self,
+        known: &[redraft_cluster::ShardInfo],
+    ) -> Vec<redraft_cluster::ShardInfo> {
+        let map = self.map.get();
+        let led = |s: ShardId| known.iter().find(|i| i.shard == s && i.leader.is_some());
+        let mut out = Vec::new();
+        for entry in &map.shards {
+            if led(entry.id).is_some() || entry.parent == 0 {
+                continue;
+            }
+            // Up the chain of splits to the nearest shard with a leader.
+            let mut parent = entry.parent;
+            for _ in 0..map.shards.len() {
+                if let Some(info) = led(parent) {
+                    let mut stand_in = info.clone();
+                    stand_in.shard = entry.id;
+                    out.push(stand_in);
+                    break;
+                }
+                match map.shards.iter().find(|s| s.id == parent) {
+                    Some(p) if p.parent != 0 => parent = p.parent,
+                    _ => break,
+                }
+            }
+        }
+        out
+    }
+
     /// The shard owning `key`'s slot.
     pub fn shard_of_key(&self, key: &[u8]) -> Option<ShardId> {
         self.slots.read().shard_of(key_slot(key))

@@ -669,3 +669,226 @@ fn rt_set(cluster: &TestCluster, key: &str, value: &str) {
         .expect("SET");
     assert_eq!(r, "OK");
 }
+
+/// The live nodes' claimed slot ranges (`CLUSTER NODES`, own line), over
+/// all nodes: `(start, end)` sorted.
+fn claimed_ranges(cluster: &mut TestCluster) -> Vec<(u16, u16)> {
+    let mut v: Vec<(u16, u16)> = cluster
+        .live()
+        .into_iter()
+        .flat_map(|i| cluster.led_slots(i).unwrap_or_default())
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// Asks the metadata group (through whichever node leads it) for `CLUSTER
+/// SPLIT <slot>`; the new shard's id. Retried on REDIRECT and TRYAGAIN; a
+/// retry refused because the slot already starts a shard (the first try
+/// was applied, its answer lost) names that shard.
+fn cluster_split(cluster: &TestCluster, slot: u16) -> u64 {
+    let arg = slot.to_string();
+    let done = format!("slot {slot} is the first slot of shard ");
+    let mut last = String::new();
+    let mut id = None;
+    let asked = wait_until(Instant::now() + Duration::from_secs(20), || {
+        (0..cluster.len()).any(|i| {
+            let answer = cluster.cmd_text(i, &["CLUSTER", "SPLIT", &arg]);
+            id = match &answer {
+                Ok(ok) => ok.parse().ok(),
+                Err(e) => e
+                    .split_once(&done)
+                    .and_then(|(_, rest)| rest.split(':').next())
+                    .and_then(|n| n.parse().ok()),
+            };
+            last = answer.unwrap_or_else(|e| e);
+            id.is_some()
+        })
+    });
+    assert!(asked, "CLUSTER SPLIT {slot} was not taken: {last}");
+    id.unwrap_or_else(|| panic!("CLUSTER SPLIT {slot} answered {last}"))
+}
+
+/// A shard splits in place under load from both cluster clients: the new
+/// shard serves its slots at once, on the same replicas, with the keys it
+/// took over; it then moves by conf change to a node that joins, like any
+/// shard; no client operation fails and no acknowledged write is lost.
+#[test]
+fn a_shard_splits_in_place_under_load_and_its_new_shard_moves_like_any_other() {
+    let mut cluster = TestCluster::start(
+        ClusterOpts::new()
+            .shards(3)
+            .args(["--anti-entropy-secs", "1"]),
+    );
+    let rt = runtime();
+    let load = RustLoad::start(&rt, &cluster, 4);
+    let py = PyLoad::start(&cluster.node(0).addr());
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks() > 1_000
+        }),
+        "no load before the split"
+    );
+    // Keys in the slots shard 2 (5461-10921) gives away at 8000.
+    let moving = (0..4)
+        .flat_map(|id| (0..200).map(move |n| format!("grow:{id}:{n}")))
+        .filter(|k| (8000..=10921).contains(&key_slot(k.as_bytes())))
+        .count();
+    assert!(moving > 0, "no early key lies in the slots split off");
+
+    // A bad slot, and the first slot of a shard, are refused.
+    let bad = (0..cluster.len())
+        .filter_map(|i| cluster.cmd_text(i, &["CLUSTER", "SPLIT", "16384"]).err())
+        .next()
+        .unwrap_or_default();
+    assert!(bad.contains("out of range"), "{bad}");
+
+    assert_eq!(cluster_split(&cluster, 8000), 4);
+    // Shard 4 has a leader, and the leaders' claims (CLUSTER NODES, which
+    // merges a node's adjacent ranges) cover every slot exactly once.
+    let split = wait_until(Instant::now() + Duration::from_secs(30), || {
+        let ranges = claimed_ranges(&mut cluster);
+        let exact = ranges.first().is_some_and(|r| r.0 == 0)
+            && ranges.last().is_some_and(|r| r.1 == 16383)
+            && ranges.windows(2).all(|w| w[0].1 + 1 == w[1].0);
+        exact && shard_voters(&cluster, &[]).contains_key(&4)
+    });
+    assert!(
+        split,
+        "the new shard never served its slots: claims {:?}, shards {:?}\n{}",
+        claimed_ranges(&mut cluster),
+        shard_voters(&cluster, &[]),
+        cluster.log_tails(60)
+    );
+    // Every node routes slot 8000 (now shard 4's) and 7999 (still shard
+    // 2's) to the leader of each.
+    for slot in [7999u16, 8000, 10921] {
+        assert!(
+            cluster
+                .wait_leader_of_slot(slot, Instant::now() + Duration::from_secs(10))
+                .is_some(),
+            "no single leader claims slot {slot}"
+        );
+    }
+    // Shard 4, on the same three replicas as its parent.
+    let voters = shard_voters(&cluster, &[]);
+    assert_eq!(
+        voters.get(&4),
+        Some(&BTreeSet::from([1, 2, 3])),
+        "the new shard is not on its parent's replicas: {voters:?}"
+    );
+    // Every node agrees on the slot map (redis-cli's view too).
+    let addrs = cluster.addrs();
+    assert_cluster_check_settles(&addrs[0], &addrs, Duration::from_secs(30));
+    // The same slot again: refused, nothing splits twice.
+    let again = (0..cluster.len())
+        .filter_map(|i| cluster.cmd_text(i, &["CLUSTER", "SPLIT", "8000"]).err())
+        .find(|e| e.contains("first slot"));
+    assert!(again.is_some(), "a second split at 8000 was not refused");
+    let acks = load.acks();
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks() > acks + 500
+        }),
+        "no writes acknowledged after the split"
+    );
+
+    // Shard 3 splits too, at 12000: shard 5, which the ring places on the
+    // node that joins next.
+    assert_eq!(cluster_split(&cluster, 12000), 5);
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(30), || shard_voters(
+            &cluster,
+            &[]
+        )
+        .contains_key(&5)),
+        "shard 5 never got a leader: {:?}",
+        shard_voters(&cluster, &[])
+    );
+    assert!(
+        cluster
+            .wait_leader_of_slot(12000, Instant::now() + Duration::from_secs(10))
+            .is_some(),
+        "no single leader claims slot 12000"
+    );
+
+    // A fourth node joins: every shard, the new ones included, moves to
+    // the ring placement over four nodes (shard 5 by a snapshot that
+    // carries its own slot ranges).
+    cluster
+        .join_node(0)
+        .unwrap_or_else(|e| panic!("joining node: {e}\n{}", cluster.log_tails(20)));
+    let target = ring_placement_of(&[1, 2, 3, 4], 5);
+    assert!(
+        target[&5].contains(&4),
+        "the ring no longer moves shard 5: {target:?}"
+    );
+    let settled = wait_until(Instant::now() + Duration::from_secs(60), || {
+        shard_voters(&cluster, &[]) == target
+    });
+    assert!(
+        settled,
+        "replicas never reached the ring placement: have {:?}, want {target:?}\n{}",
+        shard_voters(&cluster, &[]),
+        cluster.log_tails(100)
+    );
+    let acks = load.acks();
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || {
+            load.acks() > acks + 100
+        }),
+        "no writes acknowledged after the join"
+    );
+
+    let (acked, errors) = load.stop(&rt);
+    let py_report = py.stop();
+    println!("split: redis-py load: {py_report}");
+    assert!(
+        py_report.contains("\"failed\": {}") && py_report.contains("\"lost\": []"),
+        "redis-py saw failed operations or lost writes: {py_report}"
+    );
+    println!(
+        "split: {} writes acknowledged ({moving} of the first 800 keys in the slots split off), \
+         failed operations: {errors:?}",
+        acked.len()
+    );
+    assert!(errors.is_empty(), "client operations failed: {errors:?}");
+    let lost = read_back(&rt, &cluster, &[3], &acked);
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged writes lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    // Replicas agree, the new shard's included.
+    let before: Vec<u64> = (0..cluster.len())
+        .map(|i| {
+            cluster
+                .replication(i)
+                .map(|r| r.anti_entropy.checks)
+                .unwrap_or(0)
+        })
+        .collect();
+    let checked = wait_until(Instant::now() + Duration::from_secs(30), || {
+        (0..cluster.len()).all(|i| {
+            cluster
+                .replication(i)
+                .is_ok_and(|r: ReplicationInfo| r.anti_entropy.checks > before[i])
+        })
+    });
+    assert!(
+        checked,
+        "anti-entropy did not check every node after the load"
+    );
+    for i in 0..cluster.len() {
+        let r = cluster.replication(i).expect("INFO replication");
+        assert_eq!(
+            r.anti_entropy.divergent,
+            0,
+            "node {} saw divergent replicas",
+            i + 1
+        );
+    }
+    let addrs = cluster.addrs();
+    assert_cluster_check_settles(&addrs[3], &addrs, Duration::from_secs(30));
+}

@@ -154,7 +154,7 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         &[ADMIN, STALE, NO_ASYNC_LOADING],
         (0, 0, 0),
         &["admin", "slow", "dangerous"],
-        Handler::Node(split),
+        Handler::NodeAwait(split),
     )
     .doc(
         "cluster",
@@ -459,41 +459,51 @@ fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
 }
 
 /// CLUSTER SPLIT <slot>: asks the metadata group to split the shard
-/// owning the slot (see `docs/architecture/migration.md`); answers `+OK`
-/// once proposed. The shard's leader then splits it in place. Another node than the metadata group's leader answers
+/// owning the slot (see `docs/architecture/migration.md`); answers the
+/// new shard's id once the map has it. The shard's leader then splits it
+/// in place. Another node than the metadata group's leader answers
 /// `-REDIRECT <ip:port>` naming it. Asking again for the same slot is
 /// refused (it already starts a shard), so a retry never splits twice.
-fn split(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
+fn split(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::AwaitedReply, Reply> {
     let map = n.map.get();
     if map.epoch == 0 {
-        return Reply::error("ERR the cluster map is not ready yet");
+        return Err(Reply::error("ERR the cluster map is not ready yet"));
     }
     let Some(at) = std::str::from_utf8(&args[2])
         .ok()
         .and_then(|a| a.parse::<u32>().ok())
         .filter(|&a| a < u32::from(redraft_cluster::SLOT_COUNT))
     else {
-        return Reply::error("ERR Invalid or out of range slot");
+        return Err(Reply::error("ERR Invalid or out of range slot"));
     };
     let meta = redraft_cluster::meta::META_SHARD;
     if !n.raft.is_leader(meta) {
-        return match n.meta_leader().and_then(|l| n.node_addr(l)) {
+        return Err(match n.meta_leader().and_then(|l| n.node_addr(l)) {
             Some(addr) => Reply::error(format!("REDIRECT {addr}")),
             None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
-        };
+        });
     }
     let cmd = redraft_cluster::meta::MapCommand {
         cmd: Some(redraft_cluster::meta::map_command::Cmd::SplitAt(at)),
     };
     if let Some(why) = redraft_cluster::meta::refusal(&map, &cmd) {
-        return Reply::error(format!("ERR {why}"));
+        return Err(Reply::error(format!("ERR {why}")));
     }
-    // Not awaited: the caller watches CLUSTER SHARDS (and may ask again).
-    drop(
-        n.raft
-            .propose(meta, redraft_cluster::meta::encode_command(&cmd)),
-    );
-    Reply::ok()
+    let applied = n
+        .raft
+        .propose(meta, redraft_cluster::meta::encode_command(&cmd));
+    // The metadata group answers the new shard's id; errors of its own
+    // (a leader change) are not about a slot, so not MOVED: TRYAGAIN.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let reply = match applied.await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => Reply::error(format!("TRYAGAIN the split was not applied ({e}), retry")),
+            Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
+        };
+        let _ = tx.send(Ok(reply));
+    });
+    Ok(rx)
 }
 
 /// Redis Cluster's way of removing a node; redraft drains instead.

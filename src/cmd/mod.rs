@@ -104,9 +104,16 @@ pub enum Handler {
         apply: fn(&mut ApplyCtx<'_, '_>, &[Bytes]) -> Reply,
     },
     Node(fn(&mut Session, &Node, &[Bytes]) -> Reply),
+    /// A node command answered once something it proposed is applied
+    /// (CLUSTER SPLIT): the receiver yields the reply (errors included).
+    NodeAwait(fn(&mut Session, &Node, &[Bytes]) -> Result<AwaitedReply, Reply>),
     /// A container (`CLIENT`, `CONFIG`, …): dispatch on the subcommand.
     Container,
 }
+
+/// What a [`Handler::NodeAwait`] command answers, once it resolves.
+pub type AwaitedReply =
+    tokio::sync::oneshot::Receiver<Result<Reply, redraft_cluster::ProposeError>>;
 
 /// Finds the key indexes of a command whose keys move (`numkeys`).
 pub type KeyFinder = fn(&[Bytes]) -> Vec<usize>;

@@ -139,7 +139,11 @@ impl ClusterView {
                 connected: p.id == node.raft_id() || node.peer_connected(p.id),
             })
             .collect();
-        ClusterView::build_multi(&me, &peers, &map, &node.known_shards())
+        let mut known = node.known_shards();
+        let stand_ins = node.split_stand_ins(&known);
+        known.retain(|i| !stand_ins.iter().any(|s| s.shard == i.shard));
+        known.extend(stand_ins);
+        ClusterView::build_multi(&me, &peers, &map, &known)
     }
 
     /// The view of a multi-node cluster: every node of `peers` (which
