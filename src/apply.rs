@@ -21,6 +21,7 @@ use crate::cmd::{self, ApplyCtx};
 use crate::engine::{Engine, KvPair, WriteBatch};
 use crate::keyspace::{is_bookkeeping, slots_key_range, system_key, KvRead, Overlay};
 use crate::meta::MetaMachine;
+use crate::migration;
 use crate::node::SlotMap;
 use crate::proposal::Proposal;
 use redraft_cluster::meta::META_SHARD;
@@ -36,6 +37,9 @@ pub struct KvStateMachine {
     /// Each shard's own slot ranges, as stored with its data (a cache of
     /// the `slots/<shard>` system keys).
     owned: HashMap<ShardId, Vec<SlotRange>>,
+    /// Set once any local shard has a slot migration in its state: reads
+    /// then look at their shard's migration state (see `crate::dispatch`).
+    migrations_seen: Arc<std::sync::atomic::AtomicBool>,
     blocking: Arc<Blocking>,
     /// Shard 0, the metadata group, holds the cluster map instead.
     meta: MetaMachine,
@@ -53,8 +57,14 @@ impl KvStateMachine {
             engine,
             slots,
             owned: HashMap::new(),
+            migrations_seen: Arc::default(),
             blocking,
         }
+    }
+
+    /// The flag set once a local shard has a migration in its state.
+    pub fn migrations_seen(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        self.migrations_seen.clone()
     }
 
     /// The slot ranges `shard` owns as part of its replicated state: what
@@ -208,7 +218,17 @@ impl StateMachine for KvStateMachine {
         let Some(&(last, _)) = entries.last() else {
             return Vec::new();
         };
-        let ranges = self.ranges(shard);
+        let mut ranges = self.ranges(shard);
+        let ranges_before = ranges.clone();
+        let mut mig = migration::State::read(self.engine.as_ref(), shard)
+            .unwrap_or_else(|e| panic!("cannot read the migration state of shard {shard}: {e}"));
+        let mig_before = mig;
+        let seen = |m: &migration::State, flag: &std::sync::atomic::AtomicBool| {
+            if !m.is_empty() {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        seen(&mig, &self.migrations_seen);
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
         // Keys written by this batch: their blocked clients are woken once
@@ -221,7 +241,20 @@ impl StateMachine for KvStateMachine {
                 continue;
             }
             let reply = match Proposal::decode(data) {
-                Some(p) => apply_proposal(&mut ov, &ranges, shard, index, p, &mut touched),
+                Some(p) if migration::is_entry(&p) => migration::apply(
+                    &mut ov,
+                    &mut mig,
+                    &mut ranges,
+                    index,
+                    p.time_ms,
+                    &p.commands[0],
+                ),
+                Some(p) => match migration::check(&ov, &mig, &p) {
+                    Ok(Some(redirect)) => redirect,
+                    Ok(None) => apply_proposal(&mut ov, &ranges, shard, index, p, &mut touched),
+                    // Not deterministic: crash and replay rather than diverge.
+                    Err(e) => panic!("engine read failed while applying shard {shard}: {e}"),
+                },
                 None => {
                     metrics::counter!("redraft_apply_rejected_total", "reason" => "undecodable")
                         .increment(1);
@@ -229,6 +262,18 @@ impl StateMachine for KvStateMachine {
                 }
             };
             replies.push(reply);
+        }
+        seen(&mig, &self.migrations_seen);
+        if mig != mig_before {
+            if mig.is_empty() {
+                ov.delete(migration::state_key(shard));
+            } else {
+                ov.put(migration::state_key(shard), mig.encode());
+            }
+        }
+        let ranges_changed = ranges != ranges_before;
+        if ranges_changed {
+            ov.put(owned_ranges_key(shard), encode_ranges(&ranges));
         }
         ov.put(applied_key(shard), last.to_be_bytes().to_vec());
         // Not deterministic: an I/O failure must not let replicas diverge.
@@ -240,6 +285,9 @@ impl StateMachine for KvStateMachine {
         })();
         if let Err(e) = written {
             panic!("engine write failed while applying shard {shard}: {e}");
+        }
+        if ranges_changed {
+            self.owned.insert(shard, ranges);
         }
         touched.sort();
         touched.dedup();
@@ -271,6 +319,11 @@ impl StateMachine for KvStateMachine {
         let mut out = Vec::new();
         put_chunk(&mut out, &owned_ranges_key(shard));
         put_chunk(&mut out, &encode_ranges(&ranges));
+        let mig = migration::State::read(self.engine.as_ref(), shard)?;
+        if !mig.is_empty() {
+            put_chunk(&mut out, &migration::state_key(shard));
+            put_chunk(&mut out, &mig.encode());
+        }
         for range in ranges {
             for pair in self.engine.snapshot(slots_key_range(range))? {
                 let (k, v) = pair?;
@@ -291,7 +344,8 @@ impl StateMachine for KvStateMachine {
         // without them (an empty one: a new shard) takes the node's map's.
         let mut rest = data;
         let mut ranges = None;
-        if !rest.is_empty() {
+        let mut mig = migration::State::default();
+        while !rest.is_empty() {
             let (k, r) = take_chunk(rest)?;
             if k == owned_ranges_key(shard).as_slice() {
                 let (v, r) = take_chunk(r)?;
@@ -299,6 +353,17 @@ impl StateMachine for KvStateMachine {
                     io::Error::new(io::ErrorKind::InvalidData, "bad slot ranges in snapshot")
                 })?);
                 rest = r;
+            } else if k == migration::state_key(shard).as_slice() {
+                let (v, r) = take_chunk(r)?;
+                mig = migration::State::decode(v).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "bad migration state in snapshot",
+                    )
+                })?;
+                rest = r;
+            } else {
+                break;
             }
         }
         let ranges = ranges.unwrap_or_else(|| self.slots.read().ranges_of(shard));
@@ -327,6 +392,13 @@ impl StateMachine for KvStateMachine {
             batch.put(k, v);
         }
         batch.put(owned_ranges_key(shard), encode_ranges(&ranges));
+        if mig.is_empty() {
+            batch.delete(migration::state_key(shard));
+        } else {
+            self.migrations_seen
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            batch.put(migration::state_key(shard), mig.encode());
+        }
         batch.put(applied_key(shard), index.to_be_bytes().to_vec());
         batch.put(snapshot_meta_key(shard), meta.to_vec());
         self.owned.remove(&shard);
@@ -351,6 +423,7 @@ impl StateMachine for KvStateMachine {
             }
         }
         batch.delete(owned_ranges_key(shard));
+        batch.delete(migration::state_key(shard));
         self.owned.remove(&shard);
         batch.delete(applied_key(shard));
         batch.delete(snapshot_meta_key(shard));
@@ -853,6 +926,7 @@ mod tests {
                     (SlotRange::new(0, 4999), 3),
                     (SlotRange::new(5000, 16383), 1),
                 ],
+                migrations: Vec::new(),
             })),
             Arc::default(),
             Arc::new(crate::meta::MapView::new(Default::default())),

@@ -14,7 +14,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Weak};
 
 use redraft_cluster::bus::{
-    Bus, BusConfig, BusInbox, GossipState, JoinFuture, JoinReply, TlsPaths,
+    Bus, BusConfig, BusInbox, GossipState, JoinFuture, JoinReply, ProposeFuture, ProposeReply,
+    TlsPaths,
 };
 use redraft_cluster::{RaftMessage, RaftRouter, ShardId, Transport};
 use redraft_resp::Reply;
@@ -67,6 +68,36 @@ impl BusInbox for Inbox {
                 node.map.learn(map);
             }
         }
+    }
+
+    fn propose(&self, shard: u64, data: Vec<u8>) -> ProposeFuture {
+        let node = self.node.upgrade();
+        Box::pin(async move {
+            let refuse = |error: String| ProposeReply {
+                error,
+                ..Default::default()
+            };
+            let Some(node) = node else {
+                return refuse("node shutting down".into());
+            };
+            // Only what the slot migration driver sends: its entries, and
+            // the map command that ends a migration.
+            let allowed = if shard == redraft_cluster::meta::META_SHARD {
+                redraft_cluster::meta::decode_command(&data).is_some_and(|c| {
+                    matches!(
+                        c.cmd,
+                        Some(redraft_cluster::meta::map_command::Cmd::FinishMigration(_))
+                    )
+                })
+            } else {
+                crate::proposal::Proposal::decode(&data)
+                    .is_some_and(|p| crate::migration::is_entry(&p))
+            };
+            if !allowed {
+                return refuse("only slot migration entries are proposed over the bus".into());
+            }
+            propose_here(&node, shard, data).await
+        })
     }
 
     fn join(&self, addr: String) -> JoinFuture {
@@ -131,5 +162,34 @@ pub fn tls_paths(cfg: &crate::config::Config) -> Option<TlsPaths> {
             ca: ca.clone(),
         }),
         _ => None,
+    }
+}
+
+/// Proposes `data` to `shard` on this node, answered once applied (see
+/// [`BusInbox::propose`]): an error reply becomes `error`, an integer
+/// reply `value`.
+pub async fn propose_here(node: &Node, shard: ShardId, data: Vec<u8>) -> ProposeReply {
+    let refuse = |error: String, leader: u64| ProposeReply {
+        error,
+        leader,
+        ..Default::default()
+    };
+    if !node.raft.is_leader(shard) {
+        let leader = node
+            .raft
+            .shard_info(shard)
+            .and_then(|i| i.leader)
+            .unwrap_or(0);
+        return refuse(format!("not the leader of shard {shard}"), leader);
+    }
+    match node.raft.propose(shard, data).await {
+        Ok(Ok(Reply::Error(e))) => refuse(e, 0),
+        Ok(Ok(Reply::Integer(n))) => ProposeReply {
+            value: n,
+            ..Default::default()
+        },
+        Ok(Ok(_)) => ProposeReply::default(),
+        Ok(Err(e)) => refuse(e.to_string(), 0),
+        Err(_) => refuse("raft store stopped".into(), 0),
     }
 }

@@ -89,6 +89,8 @@ impl PendingWrite {
             }
         }
         let reply = first.unwrap_or_else(|| Reply::error("CLUSTERDOWN Hash slot not served"));
+        let reply =
+            crate::migration::ask_reply(reply, |s| node.leader_addr(s).map(|a| a.to_string()));
         match (reply, self.splice) {
             (Reply::Array(proposed), Some((local, total))) => {
                 cmd::multi::splice(proposed, local, total)
@@ -258,11 +260,18 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
         Err(reply) => reply,
         Ok(Route {
             spec,
-            shard,
+            mut shard,
             slot,
             keyed,
         }) => {
             *session.handle.last_cmd.lock() = spec.name.to_string();
+            // A migrating slot: after ASKING, the target shard serves it
+            // (where this node leads the target).
+            if let (Target::Shard(_), true, true) = (&shard, keyed, session.asking) {
+                if let Some(to) = importing_here(node, slot) {
+                    shard = Target::Shard(to);
+                }
+            }
             match spec.handler {
                 Handler::Read(f) => {
                     if let (Target::Shard(s), true) = (&shard, keyed) {
@@ -276,6 +285,9 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
                                 return Outcome::ReadIndex(node.raft.read_index(s), args);
                             }
                             return Outcome::Reply(redirect(node, s, slot));
+                        }
+                        if let Some(redirect) = migrating_read(node, s, slot, spec, &args) {
+                            return Outcome::Reply(redirect);
                         }
                     }
                     let mut ctx = ReadCtx {
@@ -342,6 +354,76 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
             }
         }
     })
+}
+
+/// The shard led here that imports `slot` (its own state says so; the
+/// map may not have told this node yet), for a command after ASKING.
+fn importing_here(node: &Node, slot: Slot) -> Option<ShardId> {
+    if let Some((_, to)) = node.slots.read().migration_of(slot) {
+        if node.raft.is_leader(to) {
+            return Some(to);
+        }
+    }
+    if !node
+        .migrations_seen
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return None;
+    }
+    let shards = node.slots.read().shards();
+    shards.into_iter().find(|&s| {
+        node.raft.is_leader(s)
+            && crate::migration::State::read(&node.engine, s)
+                .is_ok_and(|st| st.inc.is_some_and(|i| i.slot == slot))
+    })
+}
+
+/// The redirect a read in a migrating slot gets from the local replica
+/// of `shard` (which serves it): at the source, `-ASK` when its keys are
+/// all gone and `-TRYAGAIN` when some are (or one is moving); at the
+/// target, `-TRYAGAIN` for several keys not all imported yet. `None`: no
+/// migration of `slot` here, or the read runs.
+fn migrating_read(
+    node: &Node,
+    shard: ShardId,
+    slot: Slot,
+    spec: &cmd::CommandSpec,
+    args: &[Bytes],
+) -> Option<Reply> {
+    if node.slots.read().migration_of(slot).is_none()
+        && !node
+            .migrations_seen
+            .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return None;
+    }
+    let state = crate::migration::State::read(&node.engine, shard).ok()?;
+    let keys: Vec<&[u8]> = spec
+        .key_indexes(args)
+        .into_iter()
+        .map(|i| &args[i][..])
+        .collect();
+    let now = crate::clock::now_ms();
+    let verdict = if let Some(out) = state.out.filter(|o| o.slot == slot) {
+        match crate::migration::source_verdict(&node.engine, slot, &keys, now) {
+            Ok(crate::migration::Verdict::Ask) => {
+                return Some(match node.leader_addr(out.to) {
+                    Some(addr) => Reply::error(format!("ASK {slot} {addr}")),
+                    None => {
+                        Reply::error("TRYAGAIN The slot's target shard has no known leader, retry")
+                    }
+                })
+            }
+            Ok(v) => v,
+            Err(_) => crate::migration::Verdict::TryAgain,
+        }
+    } else if state.inc.is_some_and(|i| i.slot == slot) {
+        crate::migration::target_verdict(&node.engine, &keys, now)
+            .unwrap_or(crate::migration::Verdict::TryAgain)
+    } else {
+        crate::migration::Verdict::Run
+    };
+    (verdict == crate::migration::Verdict::TryAgain).then(crate::migration::tryagain)
 }
 
 /// Whether a command may run (or be queued) here: its keys' slot is

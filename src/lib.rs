@@ -50,6 +50,7 @@ pub mod info;
 pub mod keyspace;
 pub mod membership;
 pub mod meta;
+pub mod migration;
 pub mod node;
 pub mod proposal;
 pub mod server;

@@ -114,6 +114,7 @@ pub async fn join_cluster(config: &Config, seed: SocketAddr) -> io::Result<(u64,
 pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let in_flight: Arc<Mutex<HashSet<ShardId>>> = Arc::default();
+        let migrating: Arc<Mutex<HashSet<u32>>> = Arc::default();
         let mut seen_epoch = 0;
         let mut last_init: Option<Instant> = None;
         let started = Instant::now();
@@ -135,6 +136,7 @@ pub fn spawn(node: Arc<Node>) -> tokio::task::JoinHandle<()> {
             }
             place_replicas(&node, &in_flight);
             split_shards(&node);
+            drive_migrations(&node, &migrating);
             remove_drained(&node);
             drain_down_nodes(&node, started);
         }
@@ -208,8 +210,10 @@ fn drain_down_nodes(node: &Node, started: Instant) {
 /// again each round until applied; a split applied twice splits once.
 fn split_shards(node: &Node) {
     let assignment = node.slots.read().ranges.clone();
+    let migrating: Vec<(redraft_cluster::Slot, ShardId, ShardId)> =
+        node.slots.read().migrations.clone();
     for shard in node.slots.read().shards() {
-        if !node.raft.is_leader(shard) {
+        if !node.raft.is_leader(shard) || migrating.iter().any(|m| m.1 == shard || m.2 == shard) {
             continue;
         }
         let Some(owned) = crate::apply::stored_ranges(&node.engine, shard) else {
@@ -234,6 +238,152 @@ fn split_shards(node: &Node) {
                 .split(shard, child, crate::apply::encode_ranges(&ranges));
         }
     }
+}
+
+/// Keys moved per migration batch.
+const MIGRATION_BATCH: usize = 100;
+
+/// For each slot migration whose source this node leads: runs its driver
+/// (one task per migration; see `crate::migration`). Also ends, in the
+/// logs of the shards this node leads, migrations the map no longer has
+/// (a driver that stopped between the map's flip and the shards' `DONE`).
+fn drive_migrations(node: &Arc<Node>, running: &Arc<Mutex<HashSet<u32>>>) {
+    let migrations: Vec<(redraft_cluster::Slot, ShardId, ShardId)> =
+        node.slots.read().migrations.clone();
+    for (slot, from, to) in migrations {
+        if !node.raft.is_leader(from) || !running.lock().insert(u32::from(slot)) {
+            continue;
+        }
+        let node = node.clone();
+        let running = running.clone();
+        tokio::spawn(async move {
+            match migrate_slot(&node, slot, from, to).await {
+                Ok(()) => tracing::info!(slot, from, to, "slot migrated"),
+                Err(e) => tracing::info!(slot, from, to, "slot migration paused: {e}"),
+            }
+            running.lock().remove(&u32::from(slot));
+        });
+    }
+    let map = node.slots.read();
+    for shard in map.shards() {
+        if !node.raft.is_leader(shard) {
+            continue;
+        }
+        let Ok(state) = crate::migration::State::read(&node.engine, shard) else {
+            continue;
+        };
+        // Ended: the map gave the slot away (source) or to this shard
+        // (target), and has no migration of it any more.
+        let out_ended = state
+            .out
+            .map(|o| o.slot)
+            .filter(|&slot| map.migration_of(slot).is_none() && map.shard_of(slot) != Some(shard));
+        let in_ended = state
+            .inc
+            .map(|i| i.slot)
+            .filter(|&slot| map.migration_of(slot).is_none() && map.shard_of(slot) == Some(shard));
+        for slot in [out_ended, in_ended].into_iter().flatten() {
+            if !running.lock().contains(&u32::from(slot)) {
+                let entry = crate::migration::entry("DONE", slot, Vec::new());
+                drop(node.raft.propose(shard, entry));
+            }
+        }
+    }
+}
+
+/// Proposes `data` to `shard` wherever its leader is (here, or through
+/// the cluster bus), answered once applied: the entry's integer reply.
+async fn propose_to(node: &Node, shard: ShardId, data: Vec<u8>) -> Result<i64, String> {
+    let reply = if node.raft.is_leader(shard) {
+        crate::bus::propose_here(node, shard, data).await
+    } else {
+        let leader = node
+            .raft
+            .shard_info(shard)
+            .and_then(|i| i.leader)
+            .or_else(|| node.gossip.lead(shard).map(|l| l.leader))
+            .ok_or_else(|| format!("shard {shard} has no known leader"))?;
+        let bus = node.bus.get().ok_or("no cluster bus")?;
+        bus.propose(leader, shard, data, Duration::from_secs(10))
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    if reply.error.is_empty() {
+        Ok(reply.value)
+    } else {
+        Err(format!("shard {shard}: {}", reply.error))
+    }
+}
+
+/// Moves the keys of `slot` from shard `from` (led here) to `to`, then
+/// gives the slot to `to` in the map and ends the migration in both logs.
+/// Stops with an error when this node stops leading `from` or a step
+/// fails; the next round starts again from the state in the logs.
+async fn migrate_slot(
+    node: &Node,
+    slot: redraft_cluster::Slot,
+    from: ShardId,
+    to: ShardId,
+) -> Result<(), String> {
+    use crate::migration::{entry, moving, State};
+    let state = State::read(&node.engine, from).map_err(|e| e.to_string())?;
+    if state.out.map(|o| (o.slot, o.to)) != Some((slot, to)) {
+        propose_to(node, from, entry("OUT", slot, vec![to.to_string().into()])).await?;
+    }
+    propose_to(node, to, entry("IN", slot, vec![from.to_string().into()])).await?;
+    // Bounded: at most this many batches per round (a round ends, and the
+    // next one starts over, when leadership moves).
+    for _ in 0..100_000 {
+        if !node.raft.is_leader(from) {
+            return Err(format!("no longer the leader of shard {from}"));
+        }
+        let paused = (|| {
+            fail::fail_point!("migration-step", |_| true);
+            false
+        })();
+        if paused {
+            return Err("paused by the migration-step failpoint".into());
+        }
+        let records = moving(&node.engine, slot).map_err(|e| e.to_string())?;
+        if let Some(batch) = records.iter().map(|r| r.1).min() {
+            // Import the oldest batch, then drop its moving records.
+            let mut args: Vec<bytes::Bytes> = vec![batch.to_string().into()];
+            for (key, _, expire, payload) in records.into_iter().filter(|r| r.1 == batch) {
+                args.push(key.into());
+                args.push(expire.to_string().into());
+                args.push(payload.into());
+            }
+            propose_to(node, to, entry("IMPORT", slot, args)).await?;
+            propose_to(
+                node,
+                from,
+                entry("ACK", slot, vec![batch.to_string().into()]),
+            )
+            .await?;
+            continue;
+        }
+        let keys = crate::keyspace::keys_in_slot(
+            &node.engine,
+            slot,
+            crate::clock::now_ms(),
+            MIGRATION_BATCH,
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        if !keys.is_empty() {
+            let args = keys.into_iter().map(bytes::Bytes::from).collect();
+            propose_to(node, from, entry("KEYS", slot, args)).await?;
+            continue;
+        }
+        // Nothing left here: the slot is the target's.
+        let finish = meta::MapCommand {
+            cmd: Some(meta::map_command::Cmd::FinishMigration(u32::from(slot))),
+        };
+        propose_to(node, META_SHARD, meta::encode_command(&finish)).await?;
+        propose_to(node, from, entry("DONE", slot, Vec::new())).await?;
+        propose_to(node, to, entry("DONE", slot, Vec::new())).await?;
+        return Ok(());
+    }
+    Err("too many batches in one round".into())
 }
 
 /// The metadata group's leader removes draining nodes that no shard has
@@ -304,6 +454,15 @@ fn place_replicas(node: &Arc<Node>, in_flight: &Arc<Mutex<HashSet<ShardId>>>) {
         voters: meta_voters,
     });
     for b in placement {
+        // Shards in a slot migration keep their replicas until it ends
+        // (their engines must stay on different nodes).
+        if map
+            .migrations
+            .iter()
+            .any(|m| m.from == b.shard || m.to == b.shard)
+        {
+            continue;
+        }
         let Some(info) = node.raft.shard_info(b.shard) else {
             continue;
         };

@@ -168,6 +168,7 @@ fn reply_of(applied: Applied) -> Reply {
     match applied {
         Applied::Initialized { epoch } => Reply::Integer(epoch as i64),
         Applied::Node { id, .. } | Applied::Shard { id, .. } => Reply::Integer(id as i64),
+        Applied::Migration { slot, .. } => Reply::Integer(i64::from(slot)),
         Applied::Refused(why) => Reply::error(format!("ERR {why}")),
     }
 }

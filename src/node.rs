@@ -38,16 +38,22 @@ impl Stats {
 }
 
 /// Which shard owns each slot. One node owning every shard for now.
+#[derive(Default)]
 pub struct SlotMap {
     /// `(range, shard)`, sorted by range start.
     pub ranges: Vec<(SlotRange, ShardId)>,
+    /// Slots migrating: `(slot, from, to)` (see `crate::migration`).
+    pub migrations: Vec<(Slot, ShardId, ShardId)>,
 }
 
 impl SlotMap {
     /// Splits the slots evenly over shards `1..=n`.
     pub fn even(n: u16) -> SlotMap {
         let ranges = SlotRange::split_even(n).into_iter().zip(1..).collect();
-        SlotMap { ranges }
+        SlotMap {
+            ranges,
+            migrations: Vec::new(),
+        }
     }
 
     /// The cluster map's slot assignment (see
@@ -55,7 +61,20 @@ impl SlotMap {
     pub fn of_map(map: &redraft_cluster::meta::ClusterMap) -> SlotMap {
         SlotMap {
             ranges: redraft_cluster::meta::slot_assignment(map),
+            migrations: map
+                .migrations
+                .iter()
+                .filter_map(|m| Some((u16::try_from(m.slot).ok()?, m.from, m.to)))
+                .collect(),
         }
+    }
+
+    /// The migration of `slot`, if it is migrating: `(from, to)`.
+    pub fn migration_of(&self, slot: Slot) -> Option<(ShardId, ShardId)> {
+        self.migrations
+            .iter()
+            .find(|m| m.0 == slot)
+            .map(|m| (m.1, m.2))
     }
 
     pub fn shard_of(&self, slot: Slot) -> Option<ShardId> {
@@ -108,6 +127,9 @@ pub struct Node {
     /// Clients blocked on keys (BLPOP, …); shared with the state machine,
     /// which wakes them as writes apply.
     pub blocking: Arc<crate::blocking::Blocking>,
+    /// Set once a local shard has a slot migration in its state (shared
+    /// with the state machine): reads then check it.
+    pub migrations_seen: Arc<std::sync::atomic::AtomicBool>,
     /// Shard leaders learned from the other nodes (see `crate::gossip`).
     pub gossip: crate::gossip::GossipTable,
     pub clients: ClientRegistry,
@@ -227,11 +249,13 @@ impl Node {
                 .then(|| std::time::Duration::from_secs(config.anti_entropy_secs)),
             ..RaftConfig::default()
         };
+        let sm = KvStateMachine::new(engine.clone(), slots.clone(), blocking.clone(), map.clone());
+        let migrations_seen = sm.migrations_seen();
         let (raft, handle) = RaftStore::start(
             raft_cfg,
             &config.dir.join("raft"),
             &shards,
-            KvStateMachine::new(engine.clone(), slots.clone(), blocking.clone(), map.clone()),
+            sm,
             transport.clone(),
         )?;
         Ok(Arc::new(Node {
@@ -247,6 +271,7 @@ impl Node {
             bus: std::sync::OnceLock::new(),
             slots,
             blocking,
+            migrations_seen,
             gossip: crate::gossip::GossipTable::default(),
             clients: ClientRegistry::default(),
             stats: Stats::default(),
@@ -309,7 +334,7 @@ impl Node {
         if map.shard_count > 0 {
             let assignment = SlotMap::of_map(&map);
             let mut slots = self.slots.write();
-            if slots.ranges != assignment.ranges {
+            if slots.ranges != assignment.ranges || slots.migrations != assignment.migrations {
                 *slots = assignment;
             }
         }
@@ -404,6 +429,23 @@ impl Node {
             }
         }
         out
+    }
+
+    /// The client address of `shard`'s leader as this node knows it (its
+    /// replica, gossip, or a just-split shard's parent), if any.
+    pub fn leader_addr(&self, shard: ShardId) -> Option<std::net::SocketAddr> {
+        let leader = self
+            .raft
+            .shard_info(shard)
+            .and_then(|i| i.leader)
+            .or_else(|| self.gossip.lead(shard).map(|l| l.leader))
+            .or_else(|| {
+                self.split_stand_ins(&self.known_shards())
+                    .into_iter()
+                    .find(|i| i.shard == shard)
+                    .and_then(|i| i.leader)
+            })?;
+        self.node_addr(leader)
     }
 
     /// The shard owning `key`'s slot.

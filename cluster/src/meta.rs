@@ -14,7 +14,9 @@ use std::net::SocketAddr;
 
 use prost::Message as _;
 
-pub use crate::bus::proto::{map_command, ClusterMap, MapCommand, NodeEntry, ShardSlots};
+pub use crate::bus::proto::{
+    map_command, ClusterMap, MapCommand, Migration, NodeEntry, ShardSlots,
+};
 use crate::slots::{SlotRange, SLOT_COUNT};
 
 /// The metadata group has at most this many voters.
@@ -48,6 +50,7 @@ pub fn initial(nodes: &[(u64, SocketAddr)], shard_count: u16, replicas: usize) -
         replicas: replicas as u32,
         shards: Vec::new(),
         next_shard: 0,
+        migrations: Vec::new(),
     }
 }
 
@@ -84,6 +87,135 @@ fn ranges_field(ranges: &[SlotRange]) -> Vec<u32> {
         .collect()
 }
 
+/// The shard owning `slot` in the map.
+pub fn owner(map: &ClusterMap, slot: u16) -> Option<u64> {
+    slot_assignment(map)
+        .into_iter()
+        .find(|(r, _)| r.contains(slot))
+        .map(|(_, s)| s)
+}
+
+/// The explicit shard list, made from the even split if the map has none.
+fn materialize_shards(map: &mut ClusterMap) {
+    if map.shards.is_empty() {
+        map.shards = slot_assignment(map)
+            .into_iter()
+            .map(|(r, id)| ShardSlots {
+                id,
+                ranges: ranges_field(&[r]),
+                parent: 0,
+            })
+            .collect();
+    }
+}
+
+/// Starts migrating `m.slot` from its owner to shard `m.to` (`m.from` is
+/// filled in with the owner). One migration per shard at a time; asking
+/// again for the same migration changes nothing.
+fn migrate(map: &mut ClusterMap, m: &Migration) -> Applied {
+    if map.epoch == 0 {
+        return Applied::Refused("the cluster map is not initialised yet".into());
+    }
+    let Some(slot) = u16::try_from(m.slot).ok().filter(|&s| s < SLOT_COUNT) else {
+        return Applied::Refused(format!("slot {} is out of range (0..16383)", m.slot));
+    };
+    let Some(from) = owner(map, slot) else {
+        return Applied::Refused(format!("no shard owns slot {slot}"));
+    };
+    if let Some(old) = map.migrations.iter().find(|x| x.slot == m.slot) {
+        return if old.to == m.to {
+            Applied::Migration {
+                slot: m.slot,
+                epoch: map.epoch,
+            }
+        } else {
+            Applied::Refused(format!(
+                "slot {slot} is already migrating to shard {}",
+                old.to
+            ))
+        };
+    }
+    if !slot_assignment(map).iter().any(|(_, s)| *s == m.to) {
+        return Applied::Refused(format!("no shard {}", m.to));
+    }
+    if from == m.to {
+        return Applied::Refused(format!("slot {slot} is already shard {}'s", m.to));
+    }
+    if let Some(busy) = map
+        .migrations
+        .iter()
+        .find(|x| [x.from, x.to].iter().any(|s| *s == from || *s == m.to))
+    {
+        return Applied::Refused(format!(
+            "shard {} or {} is already in a migration (slot {}): one at a time",
+            from, m.to, busy.slot
+        ));
+    }
+    materialize_shards(map);
+    map.migrations.push(Migration {
+        slot: m.slot,
+        from,
+        to: m.to,
+    });
+    map.epoch += 1;
+    Applied::Migration {
+        slot: m.slot,
+        epoch: map.epoch,
+    }
+}
+
+/// Ends the migration of `slot`: the slot becomes its target's.
+fn finish_migration(map: &mut ClusterMap, slot: u32) -> Applied {
+    let Some(i) = map.migrations.iter().position(|x| x.slot == slot) else {
+        return Applied::Refused(format!("slot {slot} is not migrating"));
+    };
+    let m = map.migrations.remove(i);
+    let s = slot as u16;
+    materialize_shards(map);
+    for entry in map.shards.iter_mut() {
+        let ranges = shard_ranges(entry);
+        if entry.id == m.from {
+            let kept: Vec<SlotRange> = ranges
+                .into_iter()
+                .flat_map(|r| {
+                    if !r.contains(s) {
+                        vec![r]
+                    } else {
+                        let mut v = Vec::new();
+                        if r.start < s {
+                            v.push(SlotRange::new(r.start, s - 1));
+                        }
+                        if s < r.end {
+                            v.push(SlotRange::new(s + 1, r.end));
+                        }
+                        v
+                    }
+                })
+                .collect();
+            entry.ranges = ranges_field(&kept);
+        } else if entry.id == m.to {
+            let mut all = ranges;
+            all.push(SlotRange::new(s, s));
+            all.sort();
+            let mut merged: Vec<SlotRange> = Vec::new();
+            for r in all {
+                match merged.last_mut() {
+                    Some(last) if u32::from(last.end) + 1 >= u32::from(r.start) => {
+                        last.end = last.end.max(r.end);
+                    }
+                    _ => merged.push(r),
+                }
+            }
+            entry.ranges = ranges_field(&merged);
+        }
+    }
+    map.epoch += 1;
+    Applied::Migration {
+        slot,
+        epoch: map.epoch,
+    }
+}
+
 /// Splits the shard owning `at`: the slots it owns from `at` on go to a
 /// new shard.
 fn split_at(map: &mut ClusterMap, at: u32) -> Applied {
@@ -103,16 +235,7 @@ fn split_at(map: &mut ClusterMap, at: u32) -> Applied {
     else {
         return Applied::Refused(format!("slot {at} is out of range (0..16383)"));
     };
-    if map.shards.is_empty() {
-        map.shards = slot_assignment(map)
-            .into_iter()
-            .map(|(r, id)| ShardSlots {
-                id,
-                ranges: ranges_field(&[r]),
-                parent: 0,
-            })
-            .collect();
-    }
+    materialize_shards(map);
     let Some(i) = map
         .shards
         .iter()
@@ -174,6 +297,8 @@ pub enum Applied {
     Node { id: u64, epoch: u64 },
     /// A shard split off: its id.
     Shard { id: u64, epoch: u64 },
+    /// A slot migration started (or finished): the slot.
+    Migration { slot: u32, epoch: u64 },
     /// The command was not understood or not valid; the map is unchanged.
     Refused(String),
 }
@@ -255,6 +380,8 @@ pub fn apply(map: &mut ClusterMap, cmd: &MapCommand) -> Applied {
             }
         }
         Some(map_command::Cmd::SplitAt(at)) => split_at(map, *at),
+        Some(map_command::Cmd::Migrate(m)) => migrate(map, m),
+        Some(map_command::Cmd::FinishMigration(slot)) => finish_migration(map, *slot),
         None => Applied::Refused("empty map command".into()),
     }
 }

@@ -149,6 +149,20 @@ static SUBCOMMANDS: &[CommandSpec] = &[
         "O(1)",
     ),
     CommandSpec::new(
+        "cluster|migrate",
+        4,
+        &[ADMIN, STALE, NO_ASYNC_LOADING],
+        (0, 0, 0),
+        &["admin", "slow", "dangerous"],
+        Handler::NodeAwait(migrate),
+    )
+    .doc(
+        "cluster",
+        "Migrates a slot's keys to another shard (redraft), with ASK/ASKING/TRYAGAIN redirects while it runs",
+        "3.0.0",
+        "O(N) where N is the number of keys in the slot",
+    ),
+    CommandSpec::new(
         "cluster|split",
         3,
         &[ADMIN, STALE, NO_ASYNC_LOADING],
@@ -342,6 +356,9 @@ const HELP: &[&str] = &[
     "    Refused: a new redraft node joins by itself (--join).",
     "MYID",
     "    Return this node's id.",
+    "MIGRATE <slot> <shard-id>",
+    "    Move the slot's keys to another shard (on other nodes) while clients go on,",
+    "    with -ASK/ASKING/-TRYAGAIN as in Redis Cluster; then the slot is that shard's.",
     "NODES",
     "    Return the cluster's nodes, one per line:",
     "    <id> <ip:port@cport> <flags> <master> <ping-sent> <pong-recv> <epoch> <link> <slot> ...",
@@ -499,6 +516,91 @@ fn split(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::Await
         let reply = match applied.await {
             Ok(Ok(reply)) => reply,
             Ok(Err(e)) => Reply::error(format!("TRYAGAIN the split was not applied ({e}), retry")),
+            Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
+        };
+        let _ = tx.send(Ok(reply));
+    });
+    Ok(rx)
+}
+
+/// CLUSTER MIGRATE <slot> <shard>: asks the metadata group to migrate the
+/// slot's keys to the shard (see `crate::migration`); answers `+OK` once
+/// the map records it (the migration then runs: watch CLUSTER SLOTS).
+/// Refused for shards that share a node: their keys would share that
+/// node's engine (shards on the same nodes split instead).
+fn migrate(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::AwaitedReply, Reply> {
+    let map = n.map.get();
+    if map.epoch == 0 {
+        return Err(Reply::error("ERR the cluster map is not ready yet"));
+    }
+    let Some(slot) = std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|a| a.parse::<u16>().ok())
+        .filter(|&a| a < redraft_cluster::SLOT_COUNT)
+    else {
+        return Err(Reply::error("ERR Invalid or out of range slot"));
+    };
+    let Some(to) = std::str::from_utf8(&args[3])
+        .ok()
+        .and_then(|a| a.parse::<u64>().ok())
+    else {
+        return Err(Reply::error("ERR Invalid shard id"));
+    };
+    let meta = redraft_cluster::meta::META_SHARD;
+    if !n.raft.is_leader(meta) {
+        return Err(match n.meta_leader().and_then(|l| n.node_addr(l)) {
+            Some(addr) => Reply::error(format!("REDIRECT {addr}")),
+            None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
+        });
+    }
+    let cmd = redraft_cluster::meta::MapCommand {
+        cmd: Some(redraft_cluster::meta::map_command::Cmd::Migrate(
+            redraft_cluster::meta::Migration {
+                slot: u32::from(slot),
+                from: 0,
+                to,
+            },
+        )),
+    };
+    if let Some(why) = redraft_cluster::meta::refusal(&map, &cmd) {
+        return Err(Reply::error(format!("ERR {why}")));
+    }
+    // Only between shards whose replicas are on different nodes.
+    let from = redraft_cluster::meta::owner(&map, slot).unwrap_or_default();
+    let known = n.known_shards();
+    let nodes_of = |s: u64| {
+        known
+            .iter()
+            .find(|i| i.shard == s && !i.voters.is_empty())
+            .map(|i| {
+                let mut v: Vec<u64> = i.voters.iter().chain(&i.learners).copied().collect();
+                v.sort_unstable();
+                v
+            })
+    };
+    let (Some(a), Some(b)) = (nodes_of(from), nodes_of(to)) else {
+        return Err(Reply::error(format!(
+            "TRYAGAIN the replicas of shard {from} or {to} are not known yet, retry"
+        )));
+    };
+    if let Some(shared) = a.iter().find(|x| b.contains(x)) {
+        return Err(Reply::error(format!(
+            "ERR shards {from} and {to} both have a replica on node {shared}: redraft migrates a \
+             slot only between shards on different nodes (shards on the same nodes split instead: \
+             CLUSTER SPLIT)"
+        )));
+    }
+    let applied = n
+        .raft
+        .propose(meta, redraft_cluster::meta::encode_command(&cmd));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let reply = match applied.await {
+            Ok(Ok(Reply::Integer(_))) => Reply::ok(),
+            Ok(Ok(reply)) => reply,
+            Ok(Err(e)) => Reply::error(format!(
+                "TRYAGAIN the migration was not recorded ({e}), retry"
+            )),
             Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
         };
         let _ = tx.send(Ok(reply));

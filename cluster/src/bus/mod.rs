@@ -186,6 +186,17 @@ pub trait BusInbox: Send + Sync + 'static {
     fn on_gossip(&self, _state: GossipState) {}
     /// A node asks to join the cluster with client address `addr`. The
     /// default refuses (a bus without a cluster map behind it).
+    /// A peer asks this node to propose `data` to `shard` (which it must
+    /// lead), answered once applied. The default refuses.
+    fn propose(&self, shard: u64, data: Vec<u8>) -> ProposeFuture {
+        let _ = (shard, data);
+        Box::pin(async {
+            ProposeReply {
+                error: "this node takes no proposals".into(),
+                ..Default::default()
+            }
+        })
+    }
     fn join(&self, addr: String) -> JoinFuture {
         let _ = addr;
         Box::pin(async {
@@ -196,6 +207,11 @@ pub trait BusInbox: Send + Sync + 'static {
         })
     }
 }
+
+/// What [`BusInbox::propose`] answers, later.
+pub type ProposeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ProposeReply> + Send>>;
+
+pub use proto::ProposeReply;
 
 /// What [`BusInbox::join`] answers, later.
 pub type JoinFuture = std::pin::Pin<Box<dyn std::future::Future<Output = JoinReply> + Send>>;
@@ -526,6 +542,36 @@ impl Bus {
     }
 
     /// The address set for `node`, if any.
+    /// Asks peer `node` to propose `data` to `shard` (see
+    /// [`BusInbox::propose`]); one call, answered once applied, or an
+    /// error after `timeout`.
+    pub async fn propose(
+        &self,
+        node: u64,
+        shard: u64,
+        data: Vec<u8>,
+        timeout: Duration,
+    ) -> std::io::Result<ProposeReply> {
+        let addr = self
+            .peer_addr(node)
+            .ok_or_else(|| std::io::Error::other(format!("no bus address for node {node}")))?;
+        let channel = peer::connect(&self.shared, addr)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cluster bus at {addr}: {e}")))?;
+        let mut rpc = peer::client(channel);
+        let reply = tokio::time::timeout(
+            timeout,
+            rpc.propose(proto::ProposeRequest {
+                shard,
+                data: data.into(),
+            }),
+        )
+        .await
+        .map_err(|_| std::io::Error::other(format!("propose via node {node}: no answer in time")))?
+        .map_err(|s| std::io::Error::other(format!("propose via node {node}: {s}")))?;
+        Ok(reply.into_inner())
+    }
+
     pub fn peer_addr(&self, node: u64) -> Option<SocketAddr> {
         self.shared.peers.read().get(&node).map(|p| p.addr())
     }

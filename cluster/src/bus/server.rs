@@ -11,7 +11,8 @@ use tracing::{debug, warn};
 
 use super::proto::bus_server::{Bus as BusRpc, BusServer};
 use super::proto::{
-    GossipState, JoinReply, JoinRequest, RaftBatch, RaftDone, SnapshotChunk, SnapshotDone,
+    GossipState, JoinReply, JoinRequest, ProposeReply, ProposeRequest, RaftBatch, RaftDone,
+    SnapshotChunk, SnapshotDone,
 };
 use super::{Shared, MAX_GRPC_MESSAGE_BYTES};
 
@@ -156,6 +157,22 @@ impl BusRpc for Service {
             self.shared.inbox.on_gossip(theirs);
         }
         Ok(Response::new(self.shared.local_gossip()))
+    }
+
+    async fn propose(
+        &self,
+        request: Request<ProposeRequest>,
+    ) -> Result<Response<ProposeReply>, Status> {
+        if self.shared.is_shut_down() {
+            return Err(Status::unavailable("cluster bus shutting down"));
+        }
+        let req = request.into_inner();
+        Ok(Response::new(
+            self.shared
+                .inbox
+                .propose(req.shard, req.data.to_vec())
+                .await,
+        ))
     }
 
     async fn join(&self, request: Request<JoinRequest>) -> Result<Response<JoinReply>, Status> {

@@ -557,7 +557,8 @@ mod tests {
                         "client|setinfo",
                         "client|no-touch",
                         "cluster|drain",
-                        "cluster|split"
+                        "cluster|split",
+                        "cluster|migrate"
                     ]
                     .contains(&spec.name),
                     "{}: not a Redis 7.0.15 command",

@@ -8,9 +8,10 @@
 //!   never be ignored), `10%return`, `1*return->off`.
 //! - `DEBUG FAILPOINT <name> OFF` / `DEBUG FAILPOINT OFF`: removes one / all.
 //!
-//! The sites ([`SITES`]) are the Raft log's write and fsync and the
-//! engine's write and fsync; each costs one registry lookup per batch
-//! while nothing is configured. Only reachable with
+//! The sites ([`SITES`]) are the Raft log's write and fsync, the
+//! engine's write and fsync (each costs one registry lookup per batch
+//! while nothing is configured), and `migration-step`, checked before
+//! each step of a slot migration (`return` pauses the migration there). Only reachable with
 //! `--enable-debug-command`, as every DEBUG subcommand but DIGEST.
 
 use bytes::Bytes;
@@ -22,6 +23,7 @@ pub const SITES: &[&str] = &[
     "raft-log-fsync",
     "engine-write",
     "engine-fsync",
+    "migration-step",
 ];
 
 /// `args` are DEBUG's arguments after `FAILPOINT`.
