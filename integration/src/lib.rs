@@ -30,6 +30,7 @@ pub mod history;
 pub mod linearizability;
 pub mod nemesis;
 pub mod netns;
+pub mod pyload;
 pub mod raw;
 pub mod tools;
 pub mod workload_checks;

@@ -248,3 +248,237 @@ fn c_array(c: &mut RawConn, args: &[&str]) -> Vec<String> {
         other => panic!("{args:?}: {other:?}"),
     }
 }
+
+/// What one writer of the migrating slot did.
+#[derive(Default)]
+struct SlotWriter {
+    /// `(key, value)` SET and acknowledged.
+    acked: Vec<(String, u64)>,
+    /// INCRs of its counter acknowledged.
+    incrs: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+/// Writes into the migrating slot through the Rust cluster client (which
+/// follows MOVED and ASK, and retries TRYAGAIN): new keys, and INCRs of a
+/// counter that existed before the migration, until told to stop.
+async fn slot_writer(
+    id: usize,
+    client: redis::cluster::ClusterClient,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> SlotWriter {
+    let mut log = SlotWriter::default();
+    let mut conn = match client.get_async_connection().await {
+        Ok(c) => c,
+        Err(e) => {
+            *log.errors.entry(format!("connect: {e}")).or_default() += 1;
+            return log;
+        }
+    };
+    let mut n = 0u64;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 100_000 {
+        let r = if n % 2 == 0 {
+            let key = format!("{{mig}}:w{id}:{n}");
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(n)
+                .query_async::<redis::Value>(&mut conn)
+                .await
+                .map(|v| {
+                    if v == redis::Value::Okay {
+                        log.acked.push((key, n));
+                    }
+                })
+        } else {
+            redis::cmd("INCR")
+                .arg(format!("{{mig}}:c{id}"))
+                .query_async::<i64>(&mut conn)
+                .await
+                .map(|_| log.incrs += 1)
+        };
+        match r {
+            Ok(()) => {
+                acks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(e) => {
+                let kind = e.code().unwrap_or("I/O or timeout").to_string();
+                *log.errors.entry(kind).or_default() += 1;
+            }
+        }
+        n += 1;
+    }
+    log
+}
+
+/// A slot with 2,000 keys migrates between shards on different nodes
+/// while the Rust cluster client writes new keys into it and increments
+/// counters that move with it, and redis-py's `RedisCluster` runs its own
+/// load: no client operation fails (ASK and TRYAGAIN are followed), no
+/// acknowledged write is lost, no increment is lost or doubled, and the
+/// slot ends up served by the target.
+#[test]
+fn a_slot_migrates_under_load_from_both_cluster_clients() {
+    const SHARDS: u16 = 8;
+    // Four nodes, two replicas per shard: the ring puts some shards on
+    // disjoint pairs of nodes.
+    let placement = redraft_cluster::placement::place(
+        &[1, 2, 3, 4],
+        &(1..=u64::from(SHARDS)).collect::<Vec<_>>(),
+        2,
+    );
+    let nodes_of = |s: u64| -> BTreeSet<u64> {
+        placement
+            .iter()
+            .find(|b| b.shard == s)
+            .map(|b| b.voters.iter().copied().collect())
+            .unwrap_or_default()
+    };
+    let slot = key_slot(b"mig");
+    let from = u64::from(even_owner(slot, SHARDS));
+    let to = (1..=u64::from(SHARDS))
+        .find(|&s| s != from && nodes_of(s).is_disjoint(&nodes_of(from)))
+        .expect("the ring places some shard on other nodes than the slot's");
+    let cluster = TestCluster::start(ClusterOpts::new().nodes(4).shards(SHARDS).args([
+        "--replicas",
+        "2",
+        "--anti-entropy-secs",
+        "1",
+    ]));
+    let rt = redraft_integration::runtime();
+    let client = cluster
+        .client_builder(&[0, 1, 2, 3])
+        .retries(10)
+        .response_timeout(Duration::from_secs(10))
+        .build()
+        .expect("cluster client");
+    const WRITERS: usize = 4;
+    const PRELOAD: usize = 2_000;
+    rt.block_on(async {
+        let mut c = client.get_async_connection().await.expect("connect");
+        for i in 0..PRELOAD {
+            let _: () = redis::cmd("SET")
+                .arg(format!("{{mig}}:p{i}"))
+                .arg(i)
+                .query_async(&mut c)
+                .await
+                .expect("preload");
+        }
+        for id in 0..WRITERS {
+            let _: () = redis::cmd("SET")
+                .arg(format!("{{mig}}:c{id}"))
+                .arg(0)
+                .query_async(&mut c)
+                .await
+                .expect("preload counter");
+        }
+    });
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let acks = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|id| rt.spawn(slot_writer(id, client.clone(), stop.clone(), acks.clone())))
+        .collect();
+    let acked_now = || acks.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || acked_now()
+            > 50),
+        "no load before the migration"
+    );
+    let py = redraft_integration::pyload::PyLoad::start(&cluster.node(0).addr());
+
+    let before = acked_now();
+    cluster_migrate(&cluster, slot, to as u32);
+    // Done: the target's leader claims the slot, and the source's leader
+    // holds none of its keys.
+    let target_leader = |c: &TestCluster| shards(c).get(&(to as u32)).map(|s| s.1);
+    let done = wait_until(Instant::now() + Duration::from_secs(60), || {
+        let Some(b) = target_leader(&cluster) else {
+            return false;
+        };
+        cluster
+            .led_slots(b)
+            .is_ok_and(|r| r.iter().any(|&(x, y)| (x..=y).contains(&slot)))
+    });
+    assert!(
+        done,
+        "the slot never became shard {to}'s\n{}",
+        cluster.log_tails(60)
+    );
+    let source = shards(&cluster)
+        .get(&(from as u32))
+        .map(|s| s.1)
+        .expect("source leader");
+    assert_eq!(
+        cluster
+            .cmd_text(source, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()])
+            .expect("COUNTKEYSINSLOT"),
+        "0",
+        "keys left at the source"
+    );
+    let during = acked_now() - before;
+    assert!(during > 0, "no write acknowledged while the slot migrated");
+    let after = acked_now();
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || acked_now()
+            > after + 50),
+        "no writes acknowledged after the migration"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut logs = Vec::new();
+    for w in writers {
+        logs.push(
+            rt.block_on(async { tokio::time::timeout(Duration::from_secs(30), w).await })
+                .expect("a writer did not stop within 30 s")
+                .expect("writer panicked"),
+        );
+    }
+    let py_report = py.stop();
+    println!("migration: redis-py load: {py_report}");
+    let errors: BTreeMap<String, u64> = logs.iter().flat_map(|l| l.errors.clone()).collect();
+    let acked: usize = logs.iter().map(|l| l.acked.len()).sum();
+    let incrs: u64 = logs.iter().map(|l| l.incrs).sum();
+    println!(
+        "migration: slot {slot} ({PRELOAD} keys) moved from shard {from} to {to} under load: \
+         {acked} SETs and {incrs} INCRs acknowledged in the slot ({during} while it migrated), \
+         failed operations: {errors:?}"
+    );
+    assert!(errors.is_empty(), "client operations failed: {errors:?}");
+    assert!(acked > 0 && incrs > 0, "the writers wrote nothing");
+    assert!(
+        py_report.contains("\"failed\": {}") && py_report.contains("\"lost\": []"),
+        "redis-py saw failed operations or lost writes: {py_report}"
+    );
+    // Everything reads back from the target, through the cluster client.
+    rt.block_on(async {
+        let mut c = client.get_async_connection().await.expect("connect");
+        for i in 0..PRELOAD {
+            let v: Option<u64> = redis::cmd("GET")
+                .arg(format!("{{mig}}:p{i}"))
+                .query_async(&mut c)
+                .await
+                .expect("GET");
+            assert_eq!(v, Some(i as u64), "preloaded key {i}");
+        }
+        for (id, log) in logs.iter().enumerate() {
+            for (key, n) in &log.acked {
+                let v: Option<u64> = redis::cmd("GET")
+                    .arg(key)
+                    .query_async(&mut c)
+                    .await
+                    .expect("GET");
+                assert_eq!(v, Some(*n), "{key}");
+            }
+            let v: i64 = redis::cmd("GET")
+                .arg(format!("{{mig}}:c{id}"))
+                .query_async(&mut c)
+                .await
+                .expect("GET counter");
+            assert_eq!(
+                v, log.incrs as i64,
+                "counter {id}: increments lost or doubled"
+            );
+        }
+    });
+    let addrs = cluster.addrs();
+    assert_cluster_check_settles(&addrs[0], &addrs, Duration::from_secs(30));
+}
