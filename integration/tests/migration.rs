@@ -278,7 +278,7 @@ async fn slot_writer(
     };
     let mut n = 0u64;
     while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 100_000 {
-        let r = if n % 2 == 0 {
+        let r = if n.is_multiple_of(2) {
             let key = format!("{{mig}}:w{id}:{n}");
             redis::cmd("SET")
                 .arg(&key)
