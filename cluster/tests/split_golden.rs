@@ -7,7 +7,9 @@
 //! Commands (blocks as in `golden_runner/mod.rs`; state carries over):
 //! - `init nodes=1,2,3 shards=N rf=R`: the founders' first map;
 //! - `split at=SLOT`: split the shard owning SLOT from SLOT on;
-//! - `join addr=IP:PORT`: a node joins (the new shards are placed too).
+//! - `join addr=IP:PORT`: a node joins (the new shards are placed too);
+//! - `migrate slot=S to=SHARD`, `finish slot=S`: a slot migration starts
+//!   (`CLUSTER MIGRATE`), and ends with the slot given to its target.
 
 mod golden_runner;
 
@@ -65,6 +67,9 @@ fn report(map: &ClusterMap, applied: Applied) -> String {
     }
     let total: usize = assignment.iter().map(|(r, _)| r.len()).sum();
     let _ = writeln!(out, "slots covered {total}");
+    for m in &map.migrations {
+        let _ = writeln!(out, "migrating slot {}: {} -> {}", m.slot, m.from, m.to);
+    }
     out
 }
 
@@ -91,6 +96,12 @@ fn split_golden_script() {
             }
             "split" => Cmd::SplitAt(arg(&words, "at").parse().expect("slot")),
             "join" => Cmd::AddNode(arg(&words, "addr").to_string()),
+            "migrate" => Cmd::Migrate(meta::Migration {
+                slot: arg(&words, "slot").parse().expect("slot"),
+                from: 0,
+                to: arg(&words, "to").parse().expect("shard"),
+            }),
+            "finish" => Cmd::FinishMigration(arg(&words, "slot").parse().expect("slot")),
             other => panic!("unknown command {other:?}"),
         };
         let applied = meta::apply(&mut map, &MapCommand { cmd: Some(cmd) });
