@@ -37,9 +37,9 @@ pub struct KvStateMachine {
     /// Each shard's own slot ranges, as stored with its data (a cache of
     /// the `slots/<shard>` system keys).
     owned: HashMap<ShardId, Vec<SlotRange>>,
-    /// Set once any local shard has a slot migration in its state: reads
-    /// then look at their shard's migration state (see `crate::dispatch`).
-    migrations_seen: Arc<std::sync::atomic::AtomicBool>,
+    /// The local shards' migration states (non-empty ones), as applied:
+    /// what reads and ASKING routing look at (see `crate::dispatch`).
+    migrations: migration::Shared,
     blocking: Arc<Blocking>,
     /// Shard 0, the metadata group, holds the cluster map instead.
     meta: MetaMachine,
@@ -57,14 +57,14 @@ impl KvStateMachine {
             engine,
             slots,
             owned: HashMap::new(),
-            migrations_seen: Arc::default(),
+            migrations: Arc::default(),
             blocking,
         }
     }
 
-    /// The flag set once a local shard has a migration in its state.
-    pub fn migrations_seen(&self) -> Arc<std::sync::atomic::AtomicBool> {
-        self.migrations_seen.clone()
+    /// The local shards' migration states, as applied.
+    pub fn migrations(&self) -> migration::Shared {
+        self.migrations.clone()
     }
 
     /// The slot ranges `shard` owns as part of its replicated state: what
@@ -223,12 +223,6 @@ impl StateMachine for KvStateMachine {
         let mut mig = migration::State::read(self.engine.as_ref(), shard)
             .unwrap_or_else(|e| panic!("cannot read the migration state of shard {shard}: {e}"));
         let mig_before = mig;
-        let seen = |m: &migration::State, flag: &std::sync::atomic::AtomicBool| {
-            if !m.is_empty() {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-        };
-        seen(&mig, &self.migrations_seen);
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
         // Keys written by this batch: their blocked clients are woken once
@@ -263,7 +257,6 @@ impl StateMachine for KvStateMachine {
             };
             replies.push(reply);
         }
-        seen(&mig, &self.migrations_seen);
         if mig != mig_before {
             if mig.is_empty() {
                 ov.delete(migration::state_key(shard));
@@ -286,6 +279,7 @@ impl StateMachine for KvStateMachine {
         if let Err(e) = written {
             panic!("engine write failed while applying shard {shard}: {e}");
         }
+        migration::publish(&self.migrations, shard, &mig);
         if ranges_changed {
             self.owned.insert(shard, ranges);
         }
@@ -395,14 +389,13 @@ impl StateMachine for KvStateMachine {
         if mig.is_empty() {
             batch.delete(migration::state_key(shard));
         } else {
-            self.migrations_seen
-                .store(true, std::sync::atomic::Ordering::Relaxed);
             batch.put(migration::state_key(shard), mig.encode());
         }
         batch.put(applied_key(shard), index.to_be_bytes().to_vec());
         batch.put(snapshot_meta_key(shard), meta.to_vec());
         self.owned.remove(&shard);
         self.engine.write(batch)?;
+        migration::publish(&self.migrations, shard, &mig);
         self.owned.insert(shard, ranges);
         self.engine.sync()
     }
@@ -425,6 +418,7 @@ impl StateMachine for KvStateMachine {
         batch.delete(owned_ranges_key(shard));
         batch.delete(migration::state_key(shard));
         self.owned.remove(&shard);
+        migration::publish(&self.migrations, shard, &migration::State::default());
         batch.delete(applied_key(shard));
         batch.delete(snapshot_meta_key(shard));
         self.engine.write(batch)?;

@@ -356,26 +356,18 @@ fn run(session: &mut Session, node: &Node, args: Vec<Bytes>, confirmed: bool) ->
     })
 }
 
-/// The shard led here that imports `slot` (its own state says so; the
-/// map may not have told this node yet), for a command after ASKING.
+/// The shard led here that imports `slot` (its own applied state says
+/// so; the map may not have told this node yet), for a command after
+/// ASKING.
 fn importing_here(node: &Node, slot: Slot) -> Option<ShardId> {
-    if let Some((_, to)) = node.slots.read().migration_of(slot) {
-        if node.raft.is_leader(to) {
-            return Some(to);
-        }
-    }
-    if !node
-        .migrations_seen
-        .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        return None;
-    }
-    let shards = node.slots.read().shards();
-    shards.into_iter().find(|&s| {
-        node.raft.is_leader(s)
-            && crate::migration::State::read(&node.engine, s)
-                .is_ok_and(|st| st.inc.is_some_and(|i| i.slot == slot))
-    })
+    let importing: Vec<ShardId> = node
+        .migrations
+        .read()
+        .iter()
+        .filter(|(_, st)| st.inc.is_some_and(|i| i.slot == slot))
+        .map(|(s, _)| *s)
+        .collect();
+    importing.into_iter().find(|&s| node.raft.is_leader(s))
 }
 
 /// The redirect a read in a migrating slot gets from the local replica
@@ -390,14 +382,7 @@ fn migrating_read(
     spec: &cmd::CommandSpec,
     args: &[Bytes],
 ) -> Option<Reply> {
-    if node.slots.read().migration_of(slot).is_none()
-        && !node
-            .migrations_seen
-            .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        return None;
-    }
-    let state = crate::migration::State::read(&node.engine, shard).ok()?;
+    let state = node.migrations.read().get(&shard).copied()?;
     let keys: Vec<&[u8]> = spec
         .key_indexes(args)
         .into_iter()

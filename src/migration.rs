@@ -135,6 +135,23 @@ impl State {
     }
 }
 
+/// The local shards' non-empty migration states, as applied (shared by
+/// the state machine with the node's request path).
+pub type Shared = std::sync::Arc<parking_lot::RwLock<std::collections::HashMap<ShardId, State>>>;
+
+/// Records `shard`'s state as applied.
+pub fn publish(shared: &Shared, shard: ShardId, state: &State) {
+    if shared.read().get(&shard) == Some(state).filter(|s| !s.is_empty()) {
+        return;
+    }
+    let mut map = shared.write();
+    if state.is_empty() {
+        map.remove(&shard);
+    } else {
+        map.insert(shard, *state);
+    }
+}
+
 /// The moving record of `key` in `slot`.
 pub fn moving_key(slot: Slot, key: &[u8]) -> Vec<u8> {
     let mut k = slot.to_be_bytes().to_vec();

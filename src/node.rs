@@ -127,9 +127,9 @@ pub struct Node {
     /// Clients blocked on keys (BLPOP, …); shared with the state machine,
     /// which wakes them as writes apply.
     pub blocking: Arc<crate::blocking::Blocking>,
-    /// Set once a local shard has a slot migration in its state (shared
-    /// with the state machine): reads then check it.
-    pub migrations_seen: Arc<std::sync::atomic::AtomicBool>,
+    /// The local shards' slot migration states, as applied (shared with
+    /// the state machine): reads and ASKING routing check them.
+    pub migrations: crate::migration::Shared,
     /// Shard leaders learned from the other nodes (see `crate::gossip`).
     pub gossip: crate::gossip::GossipTable,
     pub clients: ClientRegistry,
@@ -250,7 +250,7 @@ impl Node {
             ..RaftConfig::default()
         };
         let sm = KvStateMachine::new(engine.clone(), slots.clone(), blocking.clone(), map.clone());
-        let migrations_seen = sm.migrations_seen();
+        let migrations = sm.migrations();
         let (raft, handle) = RaftStore::start(
             raft_cfg,
             &config.dir.join("raft"),
@@ -271,7 +271,7 @@ impl Node {
             bus: std::sync::OnceLock::new(),
             slots,
             blocking,
-            migrations_seen,
+            migrations,
             gossip: crate::gossip::GossipTable::default(),
             clients: ClientRegistry::default(),
             stats: Stats::default(),
