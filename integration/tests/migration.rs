@@ -391,6 +391,7 @@ fn a_slot_migrates_under_load_from_both_cluster_clients() {
     let py = redraft_integration::pyload::PyLoad::start(&cluster.node(0).addr());
 
     let before = acked_now();
+    let started = Instant::now();
     cluster_migrate(&cluster, slot, to as u32);
     // Done: the target's leader claims the slot, and the source's leader
     // holds none of its keys.
@@ -408,6 +409,7 @@ fn a_slot_migrates_under_load_from_both_cluster_clients() {
         "the slot never became shard {to}'s\n{}",
         cluster.log_tails(60)
     );
+    let took = started.elapsed();
     let source = shards(&cluster)
         .get(&(from as u32))
         .map(|s| s.1)
@@ -442,9 +444,10 @@ fn a_slot_migrates_under_load_from_both_cluster_clients() {
     let acked: usize = logs.iter().map(|l| l.acked.len()).sum();
     let incrs: u64 = logs.iter().map(|l| l.incrs).sum();
     println!(
-        "migration: slot {slot} ({PRELOAD} keys) moved from shard {from} to {to} under load: \
-         {acked} SETs and {incrs} INCRs acknowledged in the slot ({during} while it migrated), \
-         failed operations: {errors:?}"
+        "migration: slot {slot} ({PRELOAD} keys) moved from shard {from} to {to} in {:.2} s \
+         under load: {acked} SETs and {incrs} INCRs acknowledged in the slot ({during} while it \
+         migrated), failed operations: {errors:?}",
+        took.as_secs_f64()
     );
     assert!(errors.is_empty(), "client operations failed: {errors:?}");
     assert!(acked > 0 && incrs > 0, "the writers wrote nothing");
