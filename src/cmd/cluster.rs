@@ -441,10 +441,10 @@ fn failover(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
 /// asking again is harmless. Another node than the metadata group's leader
 /// answers `-REDIRECT <ip:port>` naming it.
 fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
-    let map = n.map.get();
-    if map.epoch == 0 {
-        return Reply::error("ERR the cluster map is not ready yet");
-    }
+    let map = match map_ready(n) {
+        Ok(m) => m,
+        Err(e) => return e,
+    };
     let arg = String::from_utf8_lossy(&args[2]).to_string();
     let target = map.nodes.iter().find(|e| {
         e.id.to_string() == arg || crate::node::redis_node_id(e.id).eq_ignore_ascii_case(&arg)
@@ -453,11 +453,8 @@ fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
         return Reply::error(format!("ERR Unknown node {arg}"));
     };
     let meta = redraft_cluster::meta::META_SHARD;
-    if !n.raft.is_leader(meta) {
-        return match n.meta_leader().and_then(|l| n.node_addr(l)) {
-            Some(addr) => Reply::error(format!("REDIRECT {addr}")),
-            None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
-        };
+    if let Err(redirect) = meta_leader_here(n) {
+        return redirect;
     }
     let cmd = redraft_cluster::meta::MapCommand {
         cmd: Some(redraft_cluster::meta::map_command::Cmd::DrainNode(
@@ -482,40 +479,70 @@ fn drain(_s: &mut Session, n: &Node, args: &[Bytes]) -> Reply {
 /// `-REDIRECT <ip:port>` naming it. Asking again for the same slot is
 /// refused (it already starts a shard), so a retry never splits twice.
 fn split(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::AwaitedReply, Reply> {
+    let map = map_ready(n)?;
+    let at = parse_slot(&args[2])?;
+    let cmd = redraft_cluster::meta::MapCommand {
+        cmd: Some(redraft_cluster::meta::map_command::Cmd::SplitAt(u32::from(
+            at,
+        ))),
+    };
+    // The metadata group answers the new shard's id.
+    propose_map_command(n, &map, cmd, Ok)
+}
+
+/// `Ok` on the metadata group's leader; elsewhere `-REDIRECT` to it (the
+/// admin commands that change the map are answered there).
+fn meta_leader_here(n: &Node) -> Result<(), Reply> {
+    if n.raft.is_leader(redraft_cluster::meta::META_SHARD) {
+        return Ok(());
+    }
+    Err(match n.meta_leader().and_then(|l| n.node_addr(l)) {
+        Some(addr) => Reply::error(format!("REDIRECT {addr}")),
+        None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
+    })
+}
+
+/// The cluster map, once there is one.
+fn map_ready(n: &Node) -> Result<redraft_cluster::meta::ClusterMap, Reply> {
     let map = n.map.get();
     if map.epoch == 0 {
         return Err(Reply::error("ERR the cluster map is not ready yet"));
     }
-    let Some(at) = std::str::from_utf8(&args[2])
+    Ok(map)
+}
+
+fn parse_slot(arg: &[u8]) -> Result<u16, Reply> {
+    std::str::from_utf8(arg)
         .ok()
-        .and_then(|a| a.parse::<u32>().ok())
-        .filter(|&a| a < u32::from(redraft_cluster::SLOT_COUNT))
-    else {
-        return Err(Reply::error("ERR Invalid or out of range slot"));
-    };
+        .and_then(|a| a.parse::<u16>().ok())
+        .filter(|&a| a < redraft_cluster::SLOT_COUNT)
+        .ok_or_else(|| Reply::error("ERR Invalid or out of range slot"))
+}
+
+/// Proposes `cmd` to the metadata group, here if this node leads it
+/// (else `-REDIRECT` to its leader); refused at once with the map's own
+/// rule when `map` refuses it. Answers `done(reply)` once applied; a
+/// proposal lost to a leader change answers TRYAGAIN (not MOVED: it is
+/// not about a slot).
+fn propose_map_command(
+    n: &Node,
+    map: &redraft_cluster::meta::ClusterMap,
+    cmd: redraft_cluster::meta::MapCommand,
+    done: fn(Reply) -> Result<Reply, Reply>,
+) -> Result<crate::cmd::AwaitedReply, Reply> {
     let meta = redraft_cluster::meta::META_SHARD;
-    if !n.raft.is_leader(meta) {
-        return Err(match n.meta_leader().and_then(|l| n.node_addr(l)) {
-            Some(addr) => Reply::error(format!("REDIRECT {addr}")),
-            None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
-        });
-    }
-    let cmd = redraft_cluster::meta::MapCommand {
-        cmd: Some(redraft_cluster::meta::map_command::Cmd::SplitAt(at)),
-    };
-    if let Some(why) = redraft_cluster::meta::refusal(&map, &cmd) {
+    meta_leader_here(n)?;
+    if let Some(why) = redraft_cluster::meta::refusal(map, &cmd) {
         return Err(Reply::error(format!("ERR {why}")));
     }
     let applied = n
         .raft
         .propose(meta, redraft_cluster::meta::encode_command(&cmd));
-    // The metadata group answers the new shard's id; errors of its own
-    // (a leader change) are not about a slot, so not MOVED: TRYAGAIN.
     let (tx, rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let reply = match applied.await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => Reply::error(format!("TRYAGAIN the split was not applied ({e}), retry")),
+            Ok(Ok(reply)) => done(reply).unwrap_or_else(|r| r),
+            Ok(Err(e)) => Reply::error(format!("TRYAGAIN not applied ({e}), retry")),
             Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
         };
         let _ = tx.send(Ok(reply));
@@ -529,42 +556,14 @@ fn split(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::Await
 /// Refused for shards that share a node: their keys would share that
 /// node's engine (shards on the same nodes split instead).
 fn migrate(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::AwaitedReply, Reply> {
-    let map = n.map.get();
-    if map.epoch == 0 {
-        return Err(Reply::error("ERR the cluster map is not ready yet"));
-    }
-    let Some(slot) = std::str::from_utf8(&args[2])
-        .ok()
-        .and_then(|a| a.parse::<u16>().ok())
-        .filter(|&a| a < redraft_cluster::SLOT_COUNT)
-    else {
-        return Err(Reply::error("ERR Invalid or out of range slot"));
-    };
+    let map = map_ready(n)?;
+    let slot = parse_slot(&args[2])?;
     let Some(to) = std::str::from_utf8(&args[3])
         .ok()
         .and_then(|a| a.parse::<u64>().ok())
     else {
         return Err(Reply::error("ERR Invalid shard id"));
     };
-    let meta = redraft_cluster::meta::META_SHARD;
-    if !n.raft.is_leader(meta) {
-        return Err(match n.meta_leader().and_then(|l| n.node_addr(l)) {
-            Some(addr) => Reply::error(format!("REDIRECT {addr}")),
-            None => Reply::error("CLUSTERDOWN The metadata group has no leader"),
-        });
-    }
-    let cmd = redraft_cluster::meta::MapCommand {
-        cmd: Some(redraft_cluster::meta::map_command::Cmd::Migrate(
-            redraft_cluster::meta::Migration {
-                slot: u32::from(slot),
-                from: 0,
-                to,
-            },
-        )),
-    };
-    if let Some(why) = redraft_cluster::meta::refusal(&map, &cmd) {
-        return Err(Reply::error(format!("ERR {why}")));
-    }
     // Only between shards whose replicas are on different nodes.
     let from = redraft_cluster::meta::owner(&map, slot).unwrap_or_default();
     let known = n.known_shards();
@@ -578,34 +577,33 @@ fn migrate(_s: &mut Session, n: &Node, args: &[Bytes]) -> Result<crate::cmd::Awa
                 v
             })
     };
-    let (Some(a), Some(b)) = (nodes_of(from), nodes_of(to)) else {
-        return Err(Reply::error(format!(
-            "TRYAGAIN the replicas of shard {from} or {to} are not known yet, retry"
-        )));
-    };
-    if let Some(shared) = a.iter().find(|x| b.contains(x)) {
-        return Err(Reply::error(format!(
-            "ERR shards {from} and {to} both have a replica on node {shared}: redraft migrates a \
-             slot only between shards on different nodes (shards on the same nodes split instead: \
-             CLUSTER SPLIT)"
-        )));
-    }
-    let applied = n
-        .raft
-        .propose(meta, redraft_cluster::meta::encode_command(&cmd));
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let reply = match applied.await {
-            Ok(Ok(Reply::Integer(_))) => Reply::ok(),
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => Reply::error(format!(
-                "TRYAGAIN the migration was not recorded ({e}), retry"
-            )),
-            Err(_) => Reply::error("CLUSTERDOWN The cluster is down"),
+    if from != to {
+        let (Some(a), Some(b)) = (nodes_of(from), nodes_of(to)) else {
+            return Err(Reply::error(format!(
+                "TRYAGAIN the replicas of shard {from} or {to} are not known yet, retry"
+            )));
         };
-        let _ = tx.send(Ok(reply));
-    });
-    Ok(rx)
+        if let Some(shared) = a.iter().find(|x| b.contains(x)) {
+            return Err(Reply::error(format!(
+                "ERR shards {from} and {to} both have a replica on node {shared}: redraft \
+                 migrates a slot only between shards on different nodes (shards on the same \
+                 nodes split instead: CLUSTER SPLIT)"
+            )));
+        }
+    }
+    let cmd = redraft_cluster::meta::MapCommand {
+        cmd: Some(redraft_cluster::meta::map_command::Cmd::Migrate(
+            redraft_cluster::meta::Migration {
+                slot: u32::from(slot),
+                from: 0,
+                to,
+            },
+        )),
+    };
+    propose_map_command(n, &map, cmd, |reply| match reply {
+        Reply::Integer(_) => Ok(Reply::ok()),
+        other => Err(other),
+    })
 }
 
 /// Redis Cluster's way of removing a node; redraft drains instead.
