@@ -159,6 +159,39 @@ fn read_back(
     })
 }
 
+/// Replicas agree: every node of `live` runs an anti-entropy check after
+/// this call (bounded wait), and none saw a divergent replica.
+fn assert_replicas_agree(cluster: &TestCluster, live: &[usize]) {
+    let before: Vec<u64> = (0..cluster.len())
+        .map(|i| {
+            cluster
+                .replication(i)
+                .map(|r| r.anti_entropy.checks)
+                .unwrap_or(0)
+        })
+        .collect();
+    let checked = wait_until(Instant::now() + Duration::from_secs(30), || {
+        live.iter().all(|&i| {
+            cluster
+                .replication(i)
+                .is_ok_and(|r: ReplicationInfo| r.anti_entropy.checks > before[i])
+        })
+    });
+    assert!(
+        checked,
+        "anti-entropy did not check every node after the load"
+    );
+    for &i in live {
+        let r = cluster.replication(i).expect("INFO replication");
+        assert_eq!(
+            r.anti_entropy.divergent,
+            0,
+            "node {} saw divergent replicas",
+            i + 1
+        );
+    }
+}
+
 /// Each data shard's voters, as its leader reports them (nodes of `gone`
 /// are not asked).
 fn shard_voters(cluster: &TestCluster, gone: &[usize]) -> BTreeMap<u32, BTreeSet<u64>> {
@@ -404,34 +437,7 @@ fn a_cluster_grows_from_three_to_five_nodes_and_drains_one_under_load() {
     );
 
     // Replicas agree: anti-entropy checks after the load find nothing.
-    let before: Vec<u64> = (0..cluster.len())
-        .map(|i| {
-            cluster
-                .replication(i)
-                .map(|r| r.anti_entropy.checks)
-                .unwrap_or(0)
-        })
-        .collect();
-    let checked = wait_until(Instant::now() + Duration::from_secs(30), || {
-        live.iter().all(|&i| {
-            cluster
-                .replication(i)
-                .is_ok_and(|r: ReplicationInfo| r.anti_entropy.checks > before[i])
-        })
-    });
-    assert!(
-        checked,
-        "anti-entropy did not check every node after the load"
-    );
-    for &i in &live {
-        let r = cluster.replication(i).expect("INFO replication");
-        assert_eq!(
-            r.anti_entropy.divergent,
-            0,
-            "node {} saw divergent replicas",
-            i + 1
-        );
-    }
+    assert_replicas_agree(&cluster, &live);
     let addrs: Vec<String> = live.iter().map(|&i| cluster.node(i).addr()).collect();
     assert_cluster_check_settles(&cluster.node(4).addr(), &addrs, Duration::from_secs(30));
     for (n, ratio) in figures {
@@ -801,35 +807,8 @@ fn a_shard_splits_in_place_under_load_and_its_new_shard_moves_like_any_other() {
         lost.len(),
         &lost[..lost.len().min(10)]
     );
-    // Replicas agree, the new shard's included.
-    let before: Vec<u64> = (0..cluster.len())
-        .map(|i| {
-            cluster
-                .replication(i)
-                .map(|r| r.anti_entropy.checks)
-                .unwrap_or(0)
-        })
-        .collect();
-    let checked = wait_until(Instant::now() + Duration::from_secs(30), || {
-        (0..cluster.len()).all(|i| {
-            cluster
-                .replication(i)
-                .is_ok_and(|r: ReplicationInfo| r.anti_entropy.checks > before[i])
-        })
-    });
-    assert!(
-        checked,
-        "anti-entropy did not check every node after the load"
-    );
-    for i in 0..cluster.len() {
-        let r = cluster.replication(i).expect("INFO replication");
-        assert_eq!(
-            r.anti_entropy.divergent,
-            0,
-            "node {} saw divergent replicas",
-            i + 1
-        );
-    }
+    // Replicas agree, the new shards' included.
+    assert_replicas_agree(&cluster, &(0..cluster.len()).collect::<Vec<_>>());
     let addrs = cluster.addrs();
     assert_cluster_check_settles(&addrs[3], &addrs, Duration::from_secs(30));
 }
