@@ -318,7 +318,9 @@ async fn slot_writer(
 /// A slot with 2,000 keys migrates between shards on different nodes
 /// while the Rust cluster client writes new keys into it and increments
 /// counters that move with it, and redis-py's `RedisCluster` runs its own
-/// load: no client operation fails (ASK and TRYAGAIN are followed), no
+/// load; halfway, with a batch taken from the source but not imported,
+/// leadership of the source moves to its other replica, whose driver goes
+/// on: no client operation fails (ASK and TRYAGAIN are followed), no
 /// acknowledged write is lost, no increment is lost or doubled, and the
 /// slot ends up served by the target.
 #[test]
@@ -348,6 +350,8 @@ fn a_slot_migrates_under_load_from_both_cluster_clients() {
         "2",
         "--anti-entropy-secs",
         "1",
+        "--enable-debug-command",
+        "yes",
     ]));
     let rt = redraft_integration::runtime();
     let client = cluster
@@ -390,9 +394,66 @@ fn a_slot_migrates_under_load_from_both_cluster_clients() {
     );
     let py = redraft_integration::pyload::PyLoad::start(&cluster.node(0).addr());
 
+    // Held after its third step (a batch imported, the next one taken
+    // from the source but not imported), while leadership of the source
+    // moves: the new leader's driver must go on from the logs.
+    for i in 0..cluster.len() {
+        cluster
+            .cmd_text(
+                i,
+                &["DEBUG", "FAILPOINT", "migration-step", "3*off->return"],
+            )
+            .expect("DEBUG FAILPOINT");
+    }
     let before = acked_now();
     let started = Instant::now();
     cluster_migrate(&cluster, slot, to as u32);
+    let (voters, old_leader) = shards(&cluster)
+        .get(&(from as u32))
+        .cloned()
+        .expect("the source's leader");
+    // The first batch is in the target.
+    let target = shards(&cluster)
+        .get(&(to as u32))
+        .map(|s| s.1)
+        .expect("the target's leader");
+    let at_target = || {
+        cluster
+            .cmd_text(target, &["CLUSTER", "COUNTKEYSINSLOT", &slot.to_string()])
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(20), || at_target()
+            >= 100),
+        "the first batch never reached the target: {} keys there",
+        at_target()
+    );
+    let other = voters
+        .iter()
+        .map(|&v| v as usize - 1)
+        .find(|&i| i != old_leader)
+        .expect("a second replica of the source");
+    assert_eq!(
+        cluster
+            .cmd_text(other, &["CLUSTER", "FAILOVER"])
+            .expect("FAILOVER"),
+        "OK"
+    );
+    assert!(
+        wait_until(Instant::now() + Duration::from_secs(15), || shards(
+            &cluster
+        )
+        .get(&(from as u32))
+        .is_some_and(|s| s.1 == other)),
+        "leadership of the source never moved"
+    );
+    for i in 0..cluster.len() {
+        cluster
+            .cmd_text(i, &["DEBUG", "FAILPOINT", "migration-step", "OFF"])
+            .expect("DEBUG FAILPOINT OFF");
+    }
     // Done: the target's leader claims the slot, and the source's leader
     // holds none of its keys.
     let target_leader = |c: &TestCluster| shards(c).get(&(to as u32)).map(|s| s.1);
@@ -445,7 +506,7 @@ fn a_slot_migrates_under_load_from_both_cluster_clients() {
     let incrs: u64 = logs.iter().map(|l| l.incrs).sum();
     println!(
         "migration: slot {slot} ({PRELOAD} keys) moved from shard {from} to {to} in {:.2} s \
-         under load: {acked} SETs and {incrs} INCRs acknowledged in the slot ({during} while it \
+         (a leader change included) under load: {acked} SETs and {incrs} INCRs acknowledged in the slot ({during} while it \
          migrated), failed operations: {errors:?}",
         took.as_secs_f64()
     );
