@@ -40,6 +40,9 @@ pub struct KvStateMachine {
     /// The local shards' migration states (non-empty ones), as applied:
     /// what reads and ASKING routing look at (see `crate::dispatch`).
     migrations: migration::Shared,
+    /// Each shard's migration state as applied (a cache of the
+    /// `migration/<shard>` system keys; empty states included).
+    mig: HashMap<ShardId, migration::State>,
     blocking: Arc<Blocking>,
     /// Shard 0, the metadata group, holds the cluster map instead.
     meta: MetaMachine,
@@ -58,6 +61,7 @@ impl KvStateMachine {
             slots,
             owned: HashMap::new(),
             migrations: Arc::default(),
+            mig: HashMap::new(),
             blocking,
         }
     }
@@ -87,6 +91,28 @@ impl KvStateMachine {
             }
             None => self.slots.read().ranges_of(shard),
         }
+    }
+
+    /// [`Self::ranges`] without filling the cache (for `&self` callers:
+    /// snapshots and digests, on the store thread between applies).
+    fn current_ranges(&self, shard: ShardId) -> Vec<SlotRange> {
+        match self.owned.get(&shard) {
+            Some(r) => r.clone(),
+            None => stored_ranges(&self.engine, shard)
+                .unwrap_or_else(|| self.slots.read().ranges_of(shard)),
+        }
+    }
+
+    /// `shard`'s migration state as applied (cached; read from the engine
+    /// once per shard).
+    fn migration_state(&mut self, shard: ShardId) -> migration::State {
+        if let Some(m) = self.mig.get(&shard) {
+            return *m;
+        }
+        let m = migration::State::read(self.engine.as_ref(), shard)
+            .unwrap_or_else(|e| panic!("cannot read the migration state of shard {shard}: {e}"));
+        self.mig.insert(shard, m);
+        m
     }
 }
 
@@ -118,29 +144,6 @@ fn split_child_key(child: ShardId) -> Vec<u8> {
     let mut name = SPLIT_CHILD.to_vec();
     name.extend_from_slice(&child.to_be_bytes());
     system_key(&name)
-}
-
-/// `ranges` without the slots of `remove` (both ordered and disjoint).
-pub fn subtract_ranges(ranges: &[SlotRange], remove: &[SlotRange]) -> Vec<SlotRange> {
-    let mut out = Vec::new();
-    for r in ranges {
-        let mut start = u32::from(r.start);
-        let end = u32::from(r.end);
-        for x in remove {
-            let (xs, xe) = (u32::from(x.start), u32::from(x.end));
-            if xe < start || xs > end {
-                continue;
-            }
-            if xs > start {
-                out.push(SlotRange::new(start as u16, (xs - 1) as u16));
-            }
-            start = xe + 1;
-        }
-        if start <= end {
-            out.push(SlotRange::new(start as u16, end as u16));
-        }
-    }
-    out
 }
 
 /// `[start: u16 BE][end: u16 BE]` per range, in order.
@@ -220,8 +223,7 @@ impl StateMachine for KvStateMachine {
         };
         let mut ranges = self.ranges(shard);
         let ranges_before = ranges.clone();
-        let mut mig = migration::State::read(self.engine.as_ref(), shard)
-            .unwrap_or_else(|e| panic!("cannot read the migration state of shard {shard}: {e}"));
+        let mut mig = self.migration_state(shard);
         let mig_before = mig;
         let mut ov = Overlay::new(self.engine.as_ref());
         let mut replies = Vec::with_capacity(entries.len());
@@ -280,6 +282,7 @@ impl StateMachine for KvStateMachine {
             panic!("engine write failed while applying shard {shard}: {e}");
         }
         migration::publish(&self.migrations, shard, &mig);
+        self.mig.insert(shard, mig);
         if ranges_changed {
             self.owned.insert(shard, ranges);
         }
@@ -305,15 +308,14 @@ impl StateMachine for KvStateMachine {
         }
         // The first pair is the shard's own slot ranges, so the receiver
         // takes them with the data.
-        let ranges = match self.owned.get(&shard) {
-            Some(r) => r.clone(),
-            None => stored_ranges(&self.engine, shard)
-                .unwrap_or_else(|| self.slots.read().ranges_of(shard)),
-        };
+        let ranges = self.current_ranges(shard);
         let mut out = Vec::new();
         put_chunk(&mut out, &owned_ranges_key(shard));
         put_chunk(&mut out, &encode_ranges(&ranges));
-        let mig = migration::State::read(self.engine.as_ref(), shard)?;
+        let mig = match self.mig.get(&shard) {
+            Some(m) => *m,
+            None => migration::State::read(self.engine.as_ref(), shard)?,
+        };
         if !mig.is_empty() {
             put_chunk(&mut out, &migration::state_key(shard));
             put_chunk(&mut out, &mig.encode());
@@ -396,6 +398,7 @@ impl StateMachine for KvStateMachine {
         self.owned.remove(&shard);
         self.engine.write(batch)?;
         migration::publish(&self.migrations, shard, &mig);
+        self.mig.insert(shard, mig);
         self.owned.insert(shard, ranges);
         self.engine.sync()
     }
@@ -419,6 +422,7 @@ impl StateMachine for KvStateMachine {
         batch.delete(migration::state_key(shard));
         self.owned.remove(&shard);
         migration::publish(&self.migrations, shard, &migration::State::default());
+        self.mig.remove(&shard);
         batch.delete(applied_key(shard));
         batch.delete(snapshot_meta_key(shard));
         self.engine.write(batch)?;
@@ -445,7 +449,7 @@ impl StateMachine for KvStateMachine {
                 .all(|g| owned.iter().any(|o| o.start <= g.start && g.end <= o.end));
         let mut batch = WriteBatch::new();
         batch.put(applied_key(parent), index.to_be_bytes().to_vec());
-        let kept = subtract_ranges(&owned, &given);
+        let kept = redraft_cluster::slots::subtract_ranges(&owned, &given);
         if valid {
             batch.put(owned_ranges_key(parent), encode_ranges(&kept));
             // The child's keys are already here: they were the parent's.
@@ -531,11 +535,7 @@ impl StateMachine for KvStateMachine {
         // The point-in-time iterators are opened here, on the store thread
         // between applies (so at the check's index); reading them is the
         // job, on the anti-entropy thread.
-        let ranges = match self.owned.get(&shard) {
-            Some(r) => r.clone(),
-            None => stored_ranges(&self.engine, shard)
-                .unwrap_or_else(|| self.slots.read().ranges_of(shard)),
-        };
+        let ranges = self.current_ranges(shard);
         let iters: io::Result<Vec<_>> = ranges
             .into_iter()
             .map(|range| self.engine.snapshot(slots_key_range(range)))

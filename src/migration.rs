@@ -321,12 +321,14 @@ pub fn check(
         return Ok(None);
     }
     let keys: Vec<Bytes> = p.commands.iter().flat_map(|c| keys_of(c)).collect();
-    if let Some(out) = state.out {
-        let inside: Vec<&[u8]> = keys
-            .iter()
-            .filter(|k| key_slot(k) == out.slot)
+    let inside = |slot: Slot| -> Vec<&[u8]> {
+        keys.iter()
+            .filter(|k| key_slot(k) == slot)
             .map(|k| &k[..])
-            .collect();
+            .collect()
+    };
+    if let Some(out) = state.out {
+        let inside = inside(out.slot);
         if !inside.is_empty() {
             return Ok(match source_verdict(kv, out.slot, &inside, p.time_ms)? {
                 Verdict::Run => None,
@@ -336,11 +338,7 @@ pub fn check(
         }
     }
     if let Some(inc) = state.inc {
-        let inside: Vec<&[u8]> = keys
-            .iter()
-            .filter(|k| key_slot(k) == inc.slot)
-            .map(|k| &k[..])
-            .collect();
+        let inside = inside(inc.slot);
         if target_verdict(kv, &inside, p.time_ms)? == Verdict::TryAgain {
             return Ok(Some(tryagain()));
         }
@@ -535,7 +533,7 @@ pub fn apply(
                 if let Err(e) = ov.delete_range(keyspace::slots_key_range(range)) {
                     return keyspace::KsError::from(e).into();
                 }
-                *ranges = crate::apply::subtract_ranges(ranges, &[range]);
+                *ranges = redraft_cluster::slots::subtract_ranges(ranges, &[range]);
                 state.out = None;
             }
             if state.inc.map(|i| i.slot) == Some(slot) {

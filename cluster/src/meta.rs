@@ -175,23 +175,7 @@ fn finish_migration(map: &mut ClusterMap, slot: u32) -> Applied {
     for entry in map.shards.iter_mut() {
         let ranges = shard_ranges(entry);
         if entry.id == m.from {
-            let kept: Vec<SlotRange> = ranges
-                .into_iter()
-                .flat_map(|r| {
-                    if !r.contains(s) {
-                        vec![r]
-                    } else {
-                        let mut v = Vec::new();
-                        if r.start < s {
-                            v.push(SlotRange::new(r.start, s - 1));
-                        }
-                        if s < r.end {
-                            v.push(SlotRange::new(s + 1, r.end));
-                        }
-                        v
-                    }
-                })
-                .collect();
+            let kept = crate::slots::subtract_ranges(&ranges, &[SlotRange::new(s, s)]);
             entry.ranges = ranges_field(&kept);
         } else if entry.id == m.to {
             let mut all = ranges;

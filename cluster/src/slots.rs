@@ -79,6 +79,29 @@ impl fmt::Display for SlotRange {
     }
 }
 
+/// `ranges` without the slots of `remove` (both ordered and disjoint).
+pub fn subtract_ranges(ranges: &[SlotRange], remove: &[SlotRange]) -> Vec<SlotRange> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut start = u32::from(r.start);
+        let end = u32::from(r.end);
+        for x in remove {
+            let (xs, xe) = (u32::from(x.start), u32::from(x.end));
+            if xe < start || xs > end {
+                continue;
+            }
+            if xs > start {
+                out.push(SlotRange::new(start as u16, (xs - 1) as u16));
+            }
+            start = xe + 1;
+        }
+        if start <= end {
+            out.push(SlotRange::new(start as u16, end as u16));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
